@@ -1,0 +1,123 @@
+// API keys in D1. The principal query loads, in one round trip, everything the send path needs about
+// the caller: the key, its workspace's state and the workspace's verified sending domains.
+import { and, desc, eq, isNull, lt, or } from "drizzle-orm";
+import type { Db } from "../client";
+import { type ApiKeyScope, apiKeys } from "../schema";
+
+export type PrincipalRow = {
+	keyId: string;
+	workspaceId: string;
+	workspaceStatus: "active" | "suspended";
+	workspaceSandbox: boolean;
+	mode: "live" | "test";
+	scopes: ApiKeyScope[];
+	ipAllowlist: string[];
+	expiresAt: number | null;
+	revokedAt: number | null;
+	verifiedDomains: string[];
+};
+
+type RawPrincipal = {
+	key_id: string;
+	workspace_id: string;
+	workspace_status: "active" | "suspended";
+	workspace_sandbox: number;
+	mode: "live" | "test";
+	scopes: string;
+	ip_allowlist: string;
+	expires_at: number | null;
+	revoked_at: number | null;
+	verified_domains: string;
+};
+
+export async function findPrincipalByHash(d1: D1Database, keyHash: string): Promise<PrincipalRow | null> {
+	const row = await d1
+		.prepare(
+			`SELECT k.id AS key_id, k.workspace_id, w.status AS workspace_status, w.sandbox_mode AS workspace_sandbox,
+			   k.mode, k.scopes, k.ip_allowlist, k.expires_at, k.revoked_at,
+			   (SELECT json_group_array(d.name) FROM domains d WHERE d.workspace_id = k.workspace_id AND d.status = 'verified')
+			     AS verified_domains
+			 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+			 WHERE k.key_hash = ?1`,
+		)
+		.bind(keyHash)
+		.first<RawPrincipal>();
+	if (!row) return null;
+	return {
+		keyId: row.key_id,
+		workspaceId: row.workspace_id,
+		workspaceStatus: row.workspace_status,
+		workspaceSandbox: row.workspace_sandbox === 1,
+		mode: row.mode,
+		scopes: JSON.parse(row.scopes) as ApiKeyScope[],
+		ipAllowlist: JSON.parse(row.ip_allowlist) as string[],
+		expiresAt: row.expires_at,
+		revokedAt: row.revoked_at,
+		verifiedDomains: JSON.parse(row.verified_domains) as string[],
+	};
+}
+
+/** Records use, at most once a minute per key even across isolates (the WHERE guard). */
+export async function touchLastUsed(db: Db, keyId: string, now: number, minIntervalMs: number): Promise<void> {
+	await db
+		.update(apiKeys)
+		.set({ lastUsedAt: now })
+		.where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, now - minIntervalMs))));
+}
+
+export type ApiKeyRecord = typeof apiKeys.$inferSelect;
+
+export async function insertApiKey(db: Db, row: typeof apiKeys.$inferInsert): Promise<ApiKeyRecord> {
+	const [created] = await db.insert(apiKeys).values(row).returning();
+	if (!created) throw new Error("api key insert returned no row");
+	return created;
+}
+
+export async function listApiKeys(db: Db, workspaceId: string): Promise<ApiKeyRecord[]> {
+	return db
+		.select()
+		.from(apiKeys)
+		.where(and(eq(apiKeys.workspaceId, workspaceId), isNull(apiKeys.revokedAt)))
+		.orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+}
+
+export async function findApiKey(db: Db, workspaceId: string, id: string): Promise<ApiKeyRecord | null> {
+	const [row] = await db
+		.select()
+		.from(apiKeys)
+		.where(and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)));
+	return row ?? null;
+}
+
+export async function revokeApiKey(db: Db, workspaceId: string, id: string, at: number): Promise<boolean> {
+	const rows = await db
+		.update(apiKeys)
+		.set({ revokedAt: at })
+		.where(and(eq(apiKeys.workspaceId, workspaceId), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+		.returning({ id: apiKeys.id, keyHash: apiKeys.keyHash });
+	return rows.length > 0;
+}
+
+export async function keyHashOf(db: Db, id: string): Promise<string | null> {
+	const [row] = await db.select({ keyHash: apiKeys.keyHash }).from(apiKeys).where(eq(apiKeys.id, id));
+	return row?.keyHash ?? null;
+}
+
+/** Rotation: the new key is inserted and the old one expires, in one transaction. */
+export async function rotateApiKey(
+	db: Db,
+	old: ApiKeyRecord,
+	replacement: typeof apiKeys.$inferInsert,
+	oldExpiresAt: number,
+): Promise<ApiKeyRecord> {
+	const [inserted] = await db.batch([
+		db.insert(apiKeys).values(replacement).returning(),
+		db
+			.update(apiKeys)
+			.set(oldExpiresAt <= Date.now() ? { revokedAt: oldExpiresAt } : { expiresAt: oldExpiresAt })
+			.where(eq(apiKeys.id, old.id)),
+	]);
+	const created = inserted[0];
+	if (!created) throw new Error("api key rotation returned no row");
+	return created;
+}

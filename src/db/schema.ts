@@ -1,0 +1,473 @@
+// The relay's system of record in D1, the whole model of DESIGN.md. Times are Unix milliseconds;
+// JSON columns hold small structured values that are read whole and never queried into,
+// except messages.tags, which the list filter reads through json_each.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+const createdAt = () => integer("created_at").notNull().default(sql`(unixepoch('subsec') * 1000)`);
+const updatedAt = () => integer("updated_at").notNull().default(sql`(unixepoch('subsec') * 1000)`);
+const bool = (name: string) => integer(name, { mode: "boolean" });
+
+export const workspaces = sqliteTable("workspaces", {
+	id: text("id").primaryKey(),
+	slug: text("slug").notNull().unique(),
+	name: text("name").notNull(),
+	status: text("status", { enum: ["active", "suspended"] })
+		.notNull()
+		.default("active"),
+	sandboxMode: bool("sandbox_mode").notNull().default(false),
+	/** legacy | gateway | hybrid (seed 001 modes), see DESIGN.md "Routing". */
+	routingMode: text("routing_mode", { enum: ["legacy", "gateway", "hybrid"] })
+		.notNull()
+		.default("gateway"),
+	dailyLimit: integer("daily_limit"),
+	monthlyLimit: integer("monthly_limit"),
+	perSenderDailyLimit: integer("per_sender_daily_limit"),
+	inboundWebhookUrl: text("inbound_webhook_url"),
+	settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+	createdAt: createdAt(),
+	updatedAt: updatedAt(),
+});
+
+/** Members of a workspace: dashboard users, and senders with their own limits (keyed by email). */
+export const users = sqliteTable(
+	"users",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		email: text("email").notNull(),
+		name: text("name"),
+		role: text("role", { enum: ["owner", "admin", "member", "viewer", "sender"] })
+			.notNull()
+			.default("member"),
+		/** PBKDF2-SHA256, `pbkdf2$<iterations>$<salt>$<hash>`; null for senders without a login. */
+		passwordHash: text("password_hash"),
+		mfaSecretEnc: text("mfa_secret_enc"),
+		dailyLimit: integer("daily_limit"),
+		lastLoginAt: integer("last_login_at"),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [uniqueIndex("users_workspace_email").on(t.workspaceId, t.email)],
+);
+
+export const API_KEY_SCOPES = [
+	"email:send",
+	"email:read",
+	"queue:manage",
+	"smtp:manage",
+	"analytics:read",
+	"suppression:manage",
+	"admin",
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export const apiKeys = sqliteTable(
+	"api_keys",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		/** First characters of the secret, safe to show (`mq_live_AbC1`). */
+		prefix: text("prefix").notNull(),
+		/** Hex SHA-256 of the whole secret; the secret itself is never stored. */
+		keyHash: text("key_hash").notNull().unique(),
+		mode: text("mode", { enum: ["live", "test"] }).notNull(),
+		scopes: text("scopes", { mode: "json" }).$type<ApiKeyScope[]>().notNull(),
+		ipAllowlist: text("ip_allowlist", { mode: "json" }).$type<string[]>().notNull().default([]),
+		expiresAt: integer("expires_at"),
+		lastUsedAt: integer("last_used_at"),
+		revokedAt: integer("revoked_at"),
+		/** The key this one replaced through rotation. */
+		rotatedFromId: text("rotated_from_id"),
+		createdAt: createdAt(),
+	},
+	(t) => [index("api_keys_workspace").on(t.workspaceId, t.createdAt)],
+);
+
+export const domains = sqliteTable(
+	"domains",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		status: text("status", { enum: ["pending", "verified", "failed"] })
+			.notNull()
+			.default("pending"),
+		verificationToken: text("verification_token").notNull(),
+		dkimSelector: text("dkim_selector"),
+		dkimPublicKey: text("dkim_public_key"),
+		dkimPrivateKeyEnc: text("dkim_private_key_enc"),
+		verifiedAt: integer("verified_at"),
+		lastCheckedAt: integer("last_checked_at"),
+		createdAt: createdAt(),
+	},
+	(t) => [uniqueIndex("domains_workspace_name").on(t.workspaceId, t.name)],
+);
+
+export const GATEWAY_TYPES = [
+	"sandbox",
+	"mailgun",
+	"sendgrid",
+	"ses",
+	"gmail",
+	"postmark",
+	"resend",
+	"smtp",
+	"cloudflare",
+] as const;
+export type GatewayType = (typeof GATEWAY_TYPES)[number];
+
+export const gateways = sqliteTable(
+	"gateways",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		type: text("type", { enum: GATEWAY_TYPES }).notNull(),
+		enabled: bool("enabled").notNull().default(true),
+		/** The workspace's single provider in `legacy` routing mode. */
+		isLegacy: bool("is_legacy").notNull().default(false),
+		priority: integer("priority").notNull().default(100),
+		weight: integer("weight").notNull().default(1),
+		/** AES-256-GCM ciphertext of the provider credentials (see src/lib/crypto.ts). */
+		credentialsEnc: text("credentials_enc"),
+		config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+		canRoute: text("can_route", { mode: "json" }).$type<string[]>().notNull().default([]),
+		excludePatterns: text("exclude_patterns", { mode: "json" }).$type<string[]>().notNull().default([]),
+		ratePerSecond: integer("rate_per_second"),
+		ratePerMinute: integer("rate_per_minute"),
+		ratePerHour: integer("rate_per_hour"),
+		ratePerDay: integer("rate_per_day"),
+		healthStatus: text("health_status", { enum: ["unknown", "healthy", "unhealthy"] })
+			.notNull()
+			.default("unknown"),
+		lastHealthCheckAt: integer("last_health_check_at"),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [uniqueIndex("gateways_workspace_name").on(t.workspaceId, t.name)],
+);
+
+export const ROUTING_STRATEGIES = [
+	"priority",
+	"round_robin",
+	"weighted",
+	"least_loaded",
+	"domain",
+	"failover",
+] as const;
+
+export const queues = sqliteTable(
+	"queues",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		priority: integer("priority").notNull().default(5),
+		ratePerMinute: integer("rate_per_minute"),
+		maxRetries: integer("max_retries").notNull().default(5),
+		retryDelays: text("retry_delays", { mode: "json" }).$type<number[]>().notNull().default([0, 30, 120, 600, 3600]),
+		strategy: text("strategy", { enum: ROUTING_STRATEGIES }),
+		paused: bool("paused").notNull().default(false),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [uniqueIndex("queues_workspace_name").on(t.workspaceId, t.name)],
+);
+
+export const routingRules = sqliteTable(
+	"routing_rules",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		queueId: text("queue_id").references(() => queues.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		/** Lower runs first. */
+		position: integer("position").notNull().default(100),
+		match: text("match", { mode: "json" })
+			.$type<{
+				senderDomain?: string;
+				recipientDomain?: string;
+				tag?: string;
+				header?: { name: string; value: string };
+			}>()
+			.notNull(),
+		strategy: text("strategy", { enum: ROUTING_STRATEGIES }),
+		gatewayIds: text("gateway_ids", { mode: "json" }).$type<string[]>().notNull().default([]),
+		enabled: bool("enabled").notNull().default(true),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [index("routing_rules_workspace").on(t.workspaceId, t.position)],
+);
+
+export const MESSAGE_STATUSES = [
+	"scheduled",
+	"queued",
+	"processing",
+	"deferred",
+	"sent",
+	"delivered",
+	"bounced",
+	"rejected",
+	"failed",
+	"cancelled",
+] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+
+export type Address = { email: string; name?: string | undefined };
+
+export const messages = sqliteTable(
+	"messages",
+	{
+		/** ULID plus an HMAC tag, so an id can be checked before it is materialized (src/lib/ids.ts). */
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		queueId: text("queue_id"),
+		apiKeyId: text("api_key_id"),
+		source: text("source", { enum: ["api", "smtp", "scheduled"] })
+			.notNull()
+			.default("api"),
+		sandbox: bool("sandbox").notNull().default(false),
+		fromEmail: text("from_email").notNull(),
+		fromName: text("from_name"),
+		replyTo: text("reply_to", { mode: "json" }).$type<Address[]>().notNull().default([]),
+		subject: text("subject").notNull(),
+		html: text("html"),
+		text: text("text"),
+		headers: text("headers", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+		tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default([]),
+		metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+		/** R2 key of the content when it is too large for the row (DESIGN.md "Storage"). */
+		contentKey: text("content_key"),
+		/** R2 key of the rendered MIME the sandbox gateway captured. */
+		mimeKey: text("mime_key"),
+		status: text("status", { enum: MESSAGE_STATUSES }).notNull().default("queued"),
+		gatewayId: text("gateway_id"),
+		providerMessageId: text("provider_message_id"),
+		attempts: integer("attempts").notNull().default(0),
+		lastError: text("last_error"),
+		scheduledAt: integer("scheduled_at"),
+		/** When the API answered 202: the id's own timestamp. */
+		createdAt: integer("created_at").notNull(),
+		updatedAt: updatedAt(),
+		sentAt: integer("sent_at"),
+	},
+	(t) => [
+		index("messages_workspace_id").on(t.workspaceId, t.id),
+		index("messages_workspace_status").on(t.workspaceId, t.status, t.id),
+		index("messages_scheduled").on(t.status, t.scheduledAt),
+	],
+);
+
+export const RECIPIENT_KINDS = ["to", "cc", "bcc"] as const;
+
+export const messageRecipients = sqliteTable(
+	"message_recipients",
+	{
+		messageId: text("message_id")
+			.notNull()
+			.references(() => messages.id, { onDelete: "cascade" }),
+		kind: text("kind", { enum: RECIPIENT_KINDS }).notNull(),
+		email: text("email").notNull(),
+		name: text("name"),
+		status: text("status", { enum: MESSAGE_STATUSES }).notNull().default("queued"),
+		lastEventAt: integer("last_event_at"),
+	},
+	(t) => [primaryKey({ columns: [t.messageId, t.kind, t.email] }), index("message_recipients_email").on(t.email)],
+);
+
+/** Every address a workspace has sent to, with its engagement state. */
+export const recipients = sqliteTable(
+	"recipients",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		email: text("email").notNull(),
+		name: text("name"),
+		status: text("status", { enum: ["active", "bounced", "complained", "unsubscribed"] })
+			.notNull()
+			.default("active"),
+		metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+		sentCount: integer("sent_count").notNull().default(0),
+		lastSentAt: integer("last_sent_at"),
+		createdAt: createdAt(),
+	},
+	(t) => [uniqueIndex("recipients_workspace_email").on(t.workspaceId, t.email)],
+);
+
+export const EVENT_TYPES = [
+	"queued",
+	"scheduled",
+	"processing",
+	"deferred",
+	"sent",
+	"delivered",
+	"bounced",
+	"rejected",
+	"failed",
+	"cancelled",
+	"opened",
+	"clicked",
+	"complained",
+	"unsubscribed",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const events = sqliteTable(
+	"events",
+	{
+		/** Deterministic where the event can repeat (`<message>:<type>:<attempt>`), so replays insert nothing. */
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id").notNull(),
+		messageId: text("message_id"),
+		recipient: text("recipient"),
+		type: text("type", { enum: EVENT_TYPES }).notNull(),
+		data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [
+		index("events_message").on(t.messageId, t.createdAt),
+		index("events_workspace_type").on(t.workspaceId, t.type, t.createdAt),
+	],
+);
+
+export const suppressions = sqliteTable(
+	"suppressions",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		email: text("email").notNull(),
+		reason: text("reason", { enum: ["hard_bounce", "complaint", "unsubscribe", "manual"] }).notNull(),
+		sourceMessageId: text("source_message_id"),
+		expiresAt: integer("expires_at"),
+		createdAt: createdAt(),
+	},
+	(t) => [uniqueIndex("suppressions_workspace_email").on(t.workspaceId, t.email)],
+);
+
+export const webhookEndpoints = sqliteTable(
+	"webhook_endpoints",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		url: text("url").notNull(),
+		secretEnc: text("secret_enc").notNull(),
+		eventTypes: text("event_types", { mode: "json" }).$type<EventType[]>().notNull().default([]),
+		format: text("format", { enum: ["standard", "mandrill"] })
+			.notNull()
+			.default("standard"),
+		enabled: bool("enabled").notNull().default(true),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [index("webhook_endpoints_workspace").on(t.workspaceId)],
+);
+
+export const webhookDeliveries = sqliteTable(
+	"webhook_deliveries",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id").notNull(),
+		endpointId: text("endpoint_id")
+			.notNull()
+			.references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+		eventId: text("event_id"),
+		eventType: text("event_type").notNull(),
+		payload: text("payload").notNull(),
+		status: text("status", { enum: ["pending", "delivered", "failed"] })
+			.notNull()
+			.default("pending"),
+		attempts: integer("attempts").notNull().default(0),
+		responseCode: integer("response_code"),
+		latencyMs: integer("latency_ms"),
+		lastError: text("last_error"),
+		nextRetryAt: integer("next_retry_at"),
+		deliveredAt: integer("delivered_at"),
+		createdAt: createdAt(),
+	},
+	(t) => [
+		index("webhook_deliveries_endpoint").on(t.endpointId, t.createdAt),
+		index("webhook_deliveries_status").on(t.status, t.nextRetryAt),
+	],
+);
+
+export const templates = sqliteTable(
+	"templates",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		subject: text("subject").notNull(),
+		html: text("html"),
+		text: text("text"),
+		variables: text("variables", { mode: "json" }).$type<string[]>().notNull().default([]),
+		version: integer("version").notNull().default(1),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [uniqueIndex("templates_workspace_name").on(t.workspaceId, t.name)],
+);
+
+export const scheduledJobs = sqliteTable(
+	"scheduled_jobs",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id")
+			.notNull()
+			.references(() => workspaces.id, { onDelete: "cascade" }),
+		queueId: text("queue_id"),
+		name: text("name").notNull(),
+		cron: text("cron").notNull(),
+		timezone: text("timezone").notNull().default("UTC"),
+		/** The email request body (as POST /v1/emails takes it) sent on every run. */
+		payload: text("payload", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+		enabled: bool("enabled").notNull().default(true),
+		lastRunAt: integer("last_run_at"),
+		nextRunAt: integer("next_run_at"),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [index("scheduled_jobs_due").on(t.enabled, t.nextRunAt)],
+);
+
+export const auditLogs = sqliteTable(
+	"audit_logs",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: text("workspace_id").notNull(),
+		actorType: text("actor_type", { enum: ["user", "api_key", "system"] }).notNull(),
+		actorId: text("actor_id"),
+		action: text("action").notNull(),
+		resourceType: text("resource_type").notNull(),
+		resourceId: text("resource_id"),
+		changes: text("changes", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+		ip: text("ip"),
+		userAgent: text("user_agent"),
+		createdAt: createdAt(),
+	},
+	(t) => [index("audit_logs_workspace").on(t.workspaceId, t.createdAt)],
+);

@@ -1,0 +1,87 @@
+// Who is calling: resolves a bearer key to its principal and checks expiry, revocation, workspace
+// state, IP allowlist and scope. Principals are cached in the isolate for PRINCIPAL_CACHE_MS, so a
+// revoked key, a changed scope or a newly verified domain takes effect within that time everywhere
+// (at once in the isolate that made the change).
+
+import { findPrincipalByHash, type PrincipalRow } from "../../db/repositories/api-keys";
+import type { ApiKeyScope } from "../../db/schema";
+import { ApiError, err, ok, type Result } from "../../errors";
+import { ipAllowed } from "../../lib/cidr";
+import { count } from "../../lib/metrics";
+import { hashKey, KEY_PATTERN } from "./keys";
+
+export const PRINCIPAL_CACHE_MS = 30_000;
+/** `last_used_at` is written at most this often per key. */
+export const LAST_USED_INTERVAL_MS = 60_000;
+
+export type Principal = PrincipalRow & { keyHash: string; sandbox: boolean };
+
+type Cached = { principal: Principal | null; until: number };
+const cache = new Map<string, Cached>();
+const lastUsedWrites = new Map<string, number>();
+const MAX_CACHE_ENTRIES = 10_000;
+
+export function forgetPrincipals(predicate: (p: Principal) => boolean): void {
+	for (const [hash, entry] of cache) if (entry.principal && predicate(entry.principal)) cache.delete(hash);
+}
+
+export function forgetAllPrincipals(): void {
+	cache.clear();
+	lastUsedWrites.clear();
+}
+
+async function lookup(d1: D1Database, secret: string, now: number): Promise<Principal | null> {
+	const keyHash = await hashKey(secret);
+	const hit = cache.get(keyHash);
+	if (hit && hit.until > now) return hit.principal;
+	count("d1_read_queries_total");
+	const row = await findPrincipalByHash(d1, keyHash);
+	const principal = row ? { ...row, keyHash, sandbox: row.mode === "test" || row.workspaceSandbox } : null;
+	if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
+	// Unknown keys are cached briefly too, so a client retrying a wrong key does not hit D1 each time.
+	cache.set(keyHash, { principal, until: now + (principal ? PRINCIPAL_CACHE_MS : 5_000) });
+	return principal;
+}
+
+export async function authenticate(
+	d1: D1Database,
+	authorization: string | undefined,
+	now: number,
+): Promise<Result<Principal, ApiError>> {
+	const match = authorization?.match(/^Bearer\s+(\S+)\s*$/i);
+	if (!match?.[1]) {
+		return err(new ApiError("unauthorized", "Missing API key. Send it as `Authorization: Bearer mq_live_…`."));
+	}
+	const secret = match[1];
+	if (!KEY_PATTERN.test(secret)) return err(new ApiError("unauthorized", "The API key is malformed."));
+	const principal = await lookup(d1, secret, now);
+	if (!principal || principal.revokedAt !== null)
+		return err(new ApiError("unauthorized", "The API key is invalid or revoked."));
+	if (principal.expiresAt !== null && principal.expiresAt <= now) {
+		return err(new ApiError("unauthorized", "The API key has expired."));
+	}
+	if (principal.workspaceStatus !== "active") {
+		return err(new ApiError("forbidden", "The workspace of this API key is suspended."));
+	}
+	return ok(principal);
+}
+
+export function authorize(principal: Principal, scope: ApiKeyScope, ip: string | null): Result<true, ApiError> {
+	if (!ipAllowed(ip, principal.ipAllowlist)) {
+		return err(
+			new ApiError("forbidden", `Requests from ${ip ?? "an unknown address"} are not allowed for this API key.`),
+		);
+	}
+	if (!principal.scopes.includes(scope) && !principal.scopes.includes("admin")) {
+		return err(new ApiError("forbidden", `This API key lacks the "${scope}" scope.`));
+	}
+	return ok(true);
+}
+
+/** True when this isolate should write `last_used_at` now (at most once a minute per key). */
+export function shouldTouch(keyId: string, now: number): boolean {
+	const last = lastUsedWrites.get(keyId);
+	if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return false;
+	lastUsedWrites.set(keyId, now);
+	return true;
+}

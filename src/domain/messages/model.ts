@@ -1,0 +1,46 @@
+// What the API accepts and the `send` queue carries: the normalized message and the job around it.
+// Queue bodies are validated with this schema by the consumer (STYLE.md rule 5).
+import { z } from "zod";
+
+const mailbox = z.object({ email: z.string(), name: z.string().optional() });
+
+export const acceptedMessageSchema = z.object({
+	from: mailbox,
+	to: z.array(mailbox),
+	cc: z.array(mailbox),
+	bcc: z.array(mailbox),
+	replyTo: z.array(mailbox),
+	subject: z.string(),
+	html: z.string().optional(),
+	text: z.string().optional(),
+	headers: z.record(z.string(), z.string()),
+	tags: z.array(z.string()),
+	metadata: z.record(z.string(), z.string()),
+});
+
+export type AcceptedMessage = z.infer<typeof acceptedMessageSchema>;
+
+export const sendJobSchema = z
+	.object({
+		v: z.literal(1),
+		kind: z.literal("accepted"),
+		id: z.string(),
+		workspaceId: z.string(),
+		apiKeyId: z.string().nullable(),
+		sandbox: z.boolean(),
+		/** Milliseconds; the 202's time, also encoded in the id. */
+		acceptedAt: z.number(),
+		/** The message itself when the job fits a queue message... */
+		message: acceptedMessageSchema.optional(),
+		/** ...otherwise the R2 key it was written to before the 202. */
+		contentKey: z.string().optional(),
+	})
+	.refine((job) => (job.message === undefined) !== (job.contentKey === undefined), {
+		message: "a send job carries either message or contentKey",
+	});
+
+export type SendJob = z.infer<typeof sendJobSchema>;
+
+export function recipientCount(message: AcceptedMessage): number {
+	return message.to.length + message.cc.length + message.bcc.length;
+}

@@ -1,0 +1,44 @@
+// The HTTP application: middleware order, routes, the OpenAPI document and its rendered docs.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { App, AppEnv } from "./context";
+import { notFound, onError, validationHook } from "./middleware/errors";
+import { jsonBody, limitBody } from "./middleware/json-body";
+import { requestContext } from "./middleware/request-id";
+import { registerApiKeyRoutes } from "./routes/api-keys";
+import { registerDomainRoutes } from "./routes/domains";
+import { registerEmailRoutes } from "./routes/emails";
+import { registerHealthRoutes } from "./routes/health";
+
+export function createApp(): App {
+	const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+	app.use("*", requestContext);
+	app.use("/v1/*", limitBody, jsonBody);
+
+	registerHealthRoutes(app);
+	registerEmailRoutes(app);
+	registerApiKeyRoutes(app);
+	registerDomainRoutes(app);
+
+	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+		type: "http",
+		scheme: "bearer",
+		description: "An API key: `mq_live_…` or `mq_test_…`.",
+	});
+	app.doc31("/openapi.json", {
+		openapi: "3.1.0",
+		info: {
+			title: "Mail Queue API",
+			version: "1.0.0",
+			description:
+				"Transactional email relay. Errors always use the envelope `{ error: { code, message, request_id } }`.",
+		},
+	});
+	app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Mail Queue API" }));
+
+	app.notFound(notFound);
+	app.onError(onError);
+	return app;
+}
+
+export const app = createApp();

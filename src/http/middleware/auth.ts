@@ -1,0 +1,28 @@
+// Route guard: authenticates the bearer key, checks the caller's IP against the key's allowlist and
+// the route's scope, and records the key's use (at most once a minute, off the response path).
+import { createMiddleware } from "hono/factory";
+import { createDb } from "../../db/client";
+import { touchLastUsed } from "../../db/repositories/api-keys";
+import type { ApiKeyScope } from "../../db/schema";
+import { authenticate, authorize, LAST_USED_INTERVAL_MS, shouldTouch } from "../../domain/auth/principal";
+import type { AppEnv } from "../context";
+
+export function requireScope(scope: ApiKeyScope) {
+	return createMiddleware<AppEnv>(async (c, next) => {
+		const now = Date.now();
+		const authn = await authenticate(c.env.DB, c.req.header("authorization"), now);
+		if (!authn.ok) throw authn.error;
+		const principal = authn.value;
+		const authz = authorize(principal, scope, c.req.header("cf-connecting-ip") ?? null);
+		if (!authz.ok) throw authz.error;
+		c.set("principal", principal);
+		if (shouldTouch(principal.keyId, now)) {
+			c.executionCtx.waitUntil(
+				touchLastUsed(createDb(c.env.DB), principal.keyId, now, LAST_USED_INTERVAL_MS).catch((error: unknown) =>
+					console.error("last_used_at update failed", { error: String(error) }),
+				),
+			);
+		}
+		await next();
+	});
+}

@@ -1,0 +1,29 @@
+// Per-isolate counters of the relay's costly operations, read by GET /metrics and bench/enqueue to
+// report D1 write transactions and queue sends per accepted message. They count work, not time,
+// so they are the same whatever the machine's speed.
+
+export const counters = {
+	emails_accepted_total: 0,
+	queue_send_calls_total: 0,
+	queue_messages_sent_total: 0,
+	d1_write_batches_total: 0,
+	d1_read_queries_total: 0,
+	messages_materialized_total: 0,
+	messages_sent_total: 0,
+	messages_deferred_total: 0,
+	messages_failed_total: 0,
+	idempotency_checks_total: 0,
+};
+
+export type Counter = keyof typeof counters;
+
+export function count(name: Counter, by = 1): void {
+	counters[name] += by;
+}
+
+export function prometheusText(): string {
+	return Object.entries(counters)
+		.map(([name, value]) => `# TYPE mq_${name} counter\nmq_${name} ${value}`)
+		.join("\n")
+		.concat("\n");
+}
