@@ -1,0 +1,104 @@
+// Local set-up shared by `npm start` and `npm run bench`: secrets in .dev.vars, migrations, the demo
+// seed and the wrangler dev process. Everything here touches only the local Miniflare state.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..");
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+
+/** The demo workspace's API key. Local only: seeding refuses anything but the local database. */
+export const DEMO_KEY = "mq_test_local_demo_key_00000000000000000000";
+export const DEMO_DOMAIN = "example.test";
+
+/** Writes .dev.vars with fresh secrets the first time; later runs keep them. */
+export function ensureDevVars() {
+	const path = join(ROOT, ".dev.vars");
+	if (existsSync(path)) return path;
+	const signing = randomBytes(32).toString("base64url");
+	const encryption = randomBytes(32).toString("base64");
+	writeFileSync(
+		path,
+		`# Local secrets for wrangler dev, made by npm start. Deployed environments use \`wrangler secret put\`.\nSIGNING_KEY=${signing}\nENCRYPTION_KEY=${encryption}\n`,
+	);
+	return path;
+}
+
+export function readDevVars() {
+	const vars = {};
+	for (const line of readFileSync(ensureDevVars(), "utf8").split("\n")) {
+		const m = line.match(/^([A-Z_]+)=(.*)$/);
+		if (m) vars[m[1]] = m[2];
+	}
+	return vars;
+}
+
+function wrangler(args, { quiet = false } = {}) {
+	const result = spawnSync(WRANGLER, args, {
+		cwd: ROOT,
+		stdio: quiet ? "pipe" : "inherit",
+		env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+		encoding: "utf8",
+	});
+	if (result.status !== 0) {
+		if (quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+		throw new Error(`wrangler ${args.join(" ")} failed with exit code ${result.status}`);
+	}
+	return result.stdout ?? "";
+}
+
+const persistArgs = (persistTo) => (persistTo ? ["--persist-to", persistTo] : []);
+
+export function applyMigrations(persistTo, options) {
+	wrangler(["d1", "migrations", "apply", "DB", "--local", ...persistArgs(persistTo)], options);
+}
+
+/**
+ * Seeds the demo workspace idempotently. Always `--local`, never `--env` or `--remote`: this function
+ * has no way to reach a deployed database, and refuses to run if the environment asks for one.
+ */
+export function seedDemo(persistTo, options) {
+	if (process.env.CLOUDFLARE_ENV || process.env.WRANGLER_ENV) {
+		throw new Error("refusing to seed: a wrangler environment is selected; the demo seed is for the local database only");
+	}
+	const keyHash = createHash("sha256").update(DEMO_KEY).digest("hex");
+	const sql = `
+INSERT OR IGNORE INTO workspaces (id, slug, name, sandbox_mode) VALUES ('ws_demo', 'demo', 'Demo', 1);
+INSERT OR IGNORE INTO domains (id, workspace_id, name, status, verification_token, verified_at)
+  VALUES ('dom_demo', 'ws_demo', '${DEMO_DOMAIN}', 'verified', 'local-demo', unixepoch() * 1000);
+INSERT OR IGNORE INTO gateways (id, workspace_id, name, type, priority) VALUES ('gw_demo_sandbox', 'ws_demo', 'Sandbox', 'sandbox', 1);
+INSERT OR IGNORE INTO api_keys (id, workspace_id, name, prefix, key_hash, mode, scopes)
+  VALUES ('key_demo', 'ws_demo', 'Local demo key', '${DEMO_KEY.slice(0, 12)}', '${keyHash}', 'test', '["admin"]');
+`;
+	const file = join(mkdtempSync(join(tmpdir(), "mq-seed-")), "seed.sql");
+	writeFileSync(file, sql);
+	wrangler(["d1", "execute", "DB", "--local", ...persistArgs(persistTo), "--file", file, "--yes"], options);
+}
+
+/** Starts `wrangler dev`; resolves once it answers /healthz. */
+export async function startWorker({ port = 8787, persistTo, extraArgs = [], inheritOutput = true, vars = {} } = {}) {
+	const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", ...persistArgs(persistTo), ...extraArgs];
+	for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+	const child = spawn(WRANGLER, args, {
+		cwd: ROOT,
+		stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"],
+		env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+		detached: false,
+	});
+	const url = `http://127.0.0.1:${port}`;
+	const deadline = Date.now() + 120_000;
+	while (Date.now() < deadline) {
+		if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+		try {
+			if ((await fetch(`${url}/healthz`)).ok) return { child, url };
+		} catch {
+			// not listening yet
+		}
+		await new Promise((r) => setTimeout(r, 300));
+	}
+	child.kill("SIGTERM");
+	throw new Error("wrangler dev did not answer /healthz within 120 s");
+}

@@ -1,0 +1,50 @@
+// `npm start`: the whole relay locally. Writes .dev.vars on first run, applies migrations to the
+// local D1, seeds the demo workspace, runs the Worker (D1, R2, Queues, Durable Objects embedded in
+// Miniflare) on http://localhost:8787, and prints the demo API key. Ctrl-C stops everything.
+import { applyMigrations, DEMO_DOMAIN, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "./lib/local.mjs";
+
+const PORT = Number(process.env.PORT ?? 8787);
+
+ensureDevVars();
+console.log("== applying D1 migrations to the local database");
+applyMigrations();
+console.log("== seeding the demo workspace (local database only)");
+seedDemo();
+
+// Processes started beside the Worker; the SMTP bridge joins this list when it lands.
+const processes = [];
+const { child, url } = await startWorker({ port: PORT });
+processes.push(child);
+
+console.log(`
+================================================================================
+ Mail Queue is running on http://localhost:${PORT}   (API docs: http://localhost:${PORT}/docs)
+
+ Demo workspace "demo", verified sending domain ${DEMO_DOMAIN}, sandbox gateway.
+ Local API key (local database only, never valid anywhere else):
+
+   ${DEMO_KEY}
+
+ Send a message:
+   curl -X POST ${url.replace("127.0.0.1", "localhost")}/v1/emails \\
+     -H "Authorization: Bearer ${DEMO_KEY}" -H "Content-Type: application/json" \\
+     -d '{"from":"App <app@${DEMO_DOMAIN}>","to":["a@x.test"],"subject":"Hi","text":"Hi"}'
+================================================================================
+`);
+
+let stopping = false;
+function stop(signal) {
+	if (stopping) return;
+	stopping = true;
+	for (const p of processes) p.kill(signal);
+	setTimeout(() => process.exit(0), 3000).unref();
+}
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));
+child.on("exit", (code) => {
+	if (!stopping) {
+		console.error(`wrangler dev exited (${code}); stopping`);
+		stop("SIGTERM");
+		process.exitCode = code ?? 1;
+	}
+});
