@@ -33,9 +33,6 @@ export function respondError(c: Context<AppEnv>, error: ApiError) {
 export const onError: ErrorHandler<AppEnv> = (error, c) => {
 	if (error instanceof ApiError) return respondError(c, error);
 	if (error instanceof HTTPException) {
-		if (error.status === 415 && c.get("rawBody") === "") {
-			return respondError(c, new ApiError("invalid_request", "A JSON request body is required."));
-		}
 		const code = CODE_BY_STATUS[error.status] ?? "internal_error";
 		const message =
 			error.status === 415 ? "Send the body as JSON with Content-Type: application/json." : error.message || code;

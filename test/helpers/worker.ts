@@ -1,0 +1,126 @@
+// Drives the Worker's entrypoints from tests: HTTP through the exported fetch with its waitUntil work
+// awaited, the send consumer through a real MessageBatch, and a recording queue for tests that must
+// see exactly what the API enqueued (or that it enqueued nothing).
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { Env } from "../../src/env";
+import worker from "../../workers/index";
+
+const emptyMetrics = { metrics: { backlogCount: 0, backlogBytes: 0 } };
+
+/** A producer that keeps what it is given. `gate` holds sends open; `failure` makes them throw. */
+export class RecordingQueue implements Queue<unknown> {
+	readonly sent: unknown[] = [];
+	sendCalls = 0;
+	batchCalls = 0;
+	gate: Promise<void> | null = null;
+	failure: Error | null = null;
+	private entered: (() => void) | null = null;
+
+	/** Resolves when the next send or sendBatch starts. */
+	nextSend(): Promise<void> {
+		return new Promise((resolve) => {
+			this.entered = resolve;
+		});
+	}
+
+	private async enter(): Promise<void> {
+		this.entered?.();
+		this.entered = null;
+		if (this.gate) await this.gate;
+		if (this.failure) throw this.failure;
+	}
+
+	async send(body: unknown): Promise<QueueSendResponse> {
+		this.sendCalls++;
+		await this.enter();
+		this.sent.push(body);
+		return emptyMetrics;
+	}
+
+	async sendBatch(messages: Iterable<MessageSendRequest<unknown>>): Promise<QueueSendBatchResponse> {
+		this.batchCalls++;
+		await this.enter();
+		for (const m of messages) this.sent.push(m.body);
+		return emptyMetrics;
+	}
+
+	async metrics(): Promise<QueueMetrics> {
+		return { backlogCount: this.sent.length, backlogBytes: 0 };
+	}
+}
+
+export type RequestOptions = {
+	key?: string | undefined;
+	body?: unknown;
+	rawBody?: string;
+	headers?: Record<string, string>;
+	method?: string;
+	env?: Partial<Env>;
+};
+
+export function testEnv(overrides: Partial<Env> = {}): Env {
+	return { ...env, ...overrides } as Env;
+}
+
+export async function request(path: string, options: RequestOptions = {}): Promise<Response> {
+	const headers: Record<string, string> = { ...options.headers };
+	if (options.key) headers.authorization = `Bearer ${options.key}`;
+	let body: string | undefined = options.rawBody;
+	if (options.body !== undefined) {
+		body = JSON.stringify(options.body);
+		headers["content-type"] ??= "application/json";
+	}
+	const ctx = createExecutionContext();
+	const response = await worker.fetch(
+		new Request(`https://relay.test${path}`, {
+			method: options.method ?? (body === undefined ? "GET" : "POST"),
+			headers,
+			body,
+		}),
+		testEnv(options.env),
+		ctx,
+	);
+	await waitOnExecutionContext(ctx);
+	return response;
+}
+
+export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
+	return (await response.json()) as T;
+}
+
+let sequence = 0;
+
+/** Runs the queue consumer on `bodies` as one batch and returns what it acked and retried. */
+export async function runQueue(queue: string, bodies: unknown[], overrides: Partial<Env> = {}) {
+	const messages = bodies.map((body) => ({ id: `msg-${++sequence}`, timestamp: new Date(), attempts: 1, body }));
+	const batch = createMessageBatch(queue, messages);
+	const ctx = createExecutionContext();
+	await worker.queue(batch, testEnv(overrides), ctx);
+	const result = await getQueueResult(batch, ctx);
+	return { ...result, ids: messages.map((m) => m.id) };
+}
+
+export function sampleEmail(domain: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+	return {
+		from: `App <app@${domain}>`,
+		to: ["a@x.test"],
+		subject: "Hi",
+		html: "<p>Hi</p>",
+		text: "Hi",
+		tags: ["welcome"],
+		metadata: { order: "42" },
+		...overrides,
+	};
+}
+
+/** Rows the workspace has in a table, to prove a refused request wrote nothing. */
+export async function countRows(
+	table: "messages" | "events" | "api_keys" | "domains",
+	workspaceId: string,
+): Promise<number> {
+	const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE workspace_id = ?`)
+		.bind(workspaceId)
+		.first<{ n: number }>();
+	return row?.n ?? 0;
+}

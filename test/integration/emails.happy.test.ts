@@ -1,0 +1,198 @@
+// Send → queue message → consumer → D1 → sandbox → sent, driven step by step so each stage is seen.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { SendJob } from "../../src/domain/messages/model";
+import { counters } from "../../src/lib/metrics";
+import { json, RecordingQueue, request, runQueue, sampleEmail } from "../helpers/worker";
+import { createWorkspace } from "../helpers/workspace";
+
+type Email = {
+	id: string;
+	status: string;
+	from: { email: string; name: string | null } | null;
+	to: { email: string }[];
+	subject: string | null;
+	tags: string[];
+	metadata: Record<string, string>;
+	events: { type: string; created_at: string }[];
+	sent_at: string | null;
+};
+
+async function sendOne(overrides: Record<string, unknown> = {}) {
+	const ws = await createWorkspace();
+	const queue = new RecordingQueue();
+	const res = await request("/v1/emails", {
+		key: ws.key,
+		body: sampleEmail(ws.domain, overrides),
+		env: { SEND_QUEUE: queue },
+	});
+	expect(res.status).toBe(202);
+	const body = await json<{ id: string; status: string }>(res);
+	return { ws, queue, id: body.id, body };
+}
+
+describe("POST /v1/emails", () => {
+	it("answers 202 queued only once the job is on the send queue", async () => {
+		const { queue, id, body } = await sendOne();
+		expect(body).toEqual({ id, status: "queued" });
+		expect(queue.sent).toHaveLength(1);
+		const job = queue.sent[0] as SendJob;
+		expect(job.id).toBe(id);
+		expect(job.message?.subject).toBe("Hi");
+		expect(job.message?.from).toEqual({ email: expect.stringMatching(/^app@/), name: "App" });
+	});
+
+	it("reads as queued between the 202 and materialization, never 404", async () => {
+		const { ws, id } = await sendOne();
+		const res = await request(`/v1/emails/${id}`, { key: ws.key });
+		expect(res.status).toBe(200);
+		const email = await json<Email>(res);
+		expect(email.status).toBe("queued");
+		expect(email.events.map((e) => e.type)).toEqual(["queued"]);
+	});
+
+	it("is materialized, delivered through the sandbox and shows status sent with its events", async () => {
+		const { ws, queue, id } = await sendOne();
+		const result = await runQueue("mq-send", queue.sent);
+		expect(result.explicitAcks).toEqual(result.ids);
+
+		const email = await json<Email>(await request(`/v1/emails/${id}`, { key: ws.key }));
+		expect(email.status).toBe("sent");
+		expect(email.from?.email).toBe(`app@${ws.domain}`);
+		expect(email.to.map((t) => t.email)).toEqual(["a@x.test"]);
+		expect(email.tags).toEqual(["welcome"]);
+		expect(email.metadata).toEqual({ order: "42" });
+		expect(email.events.map((e) => e.type)).toEqual(["queued", "processing", "sent"]);
+		expect(email.sent_at).not.toBeNull();
+
+		const content = await request(`/v1/emails/${id}/content`, { key: ws.key });
+		expect(content.status).toBe(200);
+		expect(content.headers.get("content-type")).toBe("message/rfc822");
+		const mime = await content.text();
+		expect(mime).toMatch(/^To: <a@x\.test>$/m);
+		expect(mime).toContain(`X-Mail-Queue-ID: ${id}`);
+		expect(mime).toContain("<p>Hi</p>");
+	});
+
+	it("turns one queue message delivered twice into one row and one send", async () => {
+		const { queue, id } = await sendOne();
+		const before = counters.messages_sent_total;
+		const first = await runQueue("mq-send", queue.sent);
+		const second = await runQueue("mq-send", queue.sent);
+		expect(first.explicitAcks).toHaveLength(1);
+		expect(second.explicitAcks).toHaveLength(1);
+		expect(counters.messages_sent_total - before).toBe(1);
+		const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE id = ?")
+			.bind(id)
+			.first<{ n: number }>();
+		expect(rows?.n).toBe(1);
+		const sent = await env.DB.prepare("SELECT COUNT(*) AS n FROM events WHERE message_id = ? AND type = 'sent'")
+			.bind(id)
+			.first<{ n: number }>();
+		expect(sent?.n).toBe(1);
+	});
+
+	it("retries only the message that failed and acks the others", async () => {
+		const ws = await createWorkspace();
+		const queue = new RecordingQueue();
+		for (const to of ["ok1@x.test", "tempfail@x.test", "ok2@x.test"]) {
+			const res = await request("/v1/emails", {
+				key: ws.key,
+				body: sampleEmail(ws.domain, { to }),
+				env: { SEND_QUEUE: queue },
+			});
+			expect(res.status).toBe(202);
+		}
+		const result = await runQueue("mq-send", queue.sent);
+		expect(result.retryBatch.retry).toBe(false);
+		expect(result.explicitAcks).toEqual([result.ids[0], result.ids[2]]);
+		// The first retry is immediate (DESIGN.md schedule: immediate, 30 s, 2 min, …).
+		expect(result.retryMessages.map((m) => [m.msgId, m.delaySeconds ?? 0])).toEqual([[result.ids[1], 0]]);
+
+		const failedId = (queue.sent[1] as SendJob).id;
+		const email = await json<Email & { last_error: string }>(await request(`/v1/emails/${failedId}`, { key: ws.key }));
+		expect(email.status).toBe("deferred");
+		expect(email.last_error).toContain("temporary");
+		expect(email.events.map((e) => e.type)).toEqual(["queued", "processing", "deferred"]);
+	});
+
+	it("rejects permanently failed recipients without retrying", async () => {
+		const { ws, queue, id } = await sendOne({ to: ["reject@x.test"] });
+		const result = await runQueue("mq-send", queue.sent);
+		expect(result.explicitAcks).toEqual(result.ids);
+		expect(result.retryMessages).toEqual([]);
+		const email = await json<Email>(await request(`/v1/emails/${id}`, { key: ws.key }));
+		expect(email.status).toBe("rejected");
+	});
+
+	it("marks a message whose retries ran out as failed when it reaches the DLQ", async () => {
+		const { ws, queue, id } = await sendOne({ to: ["tempfail@x.test"] });
+		await runQueue("mq-send", queue.sent);
+		const dlq = await runQueue("mq-send-dlq", queue.sent);
+		expect(dlq.ackAll).toBe(true);
+		const email = await json<Email>(await request(`/v1/emails/${id}`, { key: ws.key }));
+		expect(email.status).toBe("failed");
+		expect(email.events.at(-1)?.type).toBe("failed");
+	});
+
+	it("dead-letters a queue body that is not a send job instead of retrying it", async () => {
+		const dlq = new RecordingQueue();
+		const result = await runQueue("mq-send", [{ nonsense: true }], { SEND_DLQ: dlq });
+		expect(result.explicitAcks).toEqual(result.ids);
+		expect(dlq.sent).toEqual([
+			{ deadLettered: { reason: expect.stringContaining("invalid send job"), body: { nonsense: true } } },
+		]);
+	});
+
+	it("sends a test-key message through the sandbox even when the workspace has no gateway", async () => {
+		const ws = await createWorkspace({ gateway: false });
+		const queue = new RecordingQueue();
+		const res = await request("/v1/emails", { key: ws.key, body: sampleEmail(ws.domain), env: { SEND_QUEUE: queue } });
+		await runQueue("mq-send", queue.sent);
+		const email = await json<Email>(
+			await request(`/v1/emails/${(await json<{ id: string }>(res)).id}`, { key: ws.key }),
+		);
+		expect(email.status).toBe("sent");
+	});
+
+	it("fails a live-key message when the workspace has no enabled gateway", async () => {
+		const ws = await createWorkspace({ gateway: false, mode: "live" });
+		const queue = new RecordingQueue();
+		const res = await request("/v1/emails", { key: ws.key, body: sampleEmail(ws.domain), env: { SEND_QUEUE: queue } });
+		await runQueue("mq-send", queue.sent);
+		const email = await json<Email & { last_error: string }>(
+			await request(`/v1/emails/${(await json<{ id: string }>(res)).id}`, { key: ws.key }),
+		);
+		expect(email.status).toBe("failed");
+		expect(email.last_error).toContain("no enabled gateway");
+	});
+
+	it("moves content too large for a queue message to R2 and still delivers it", async () => {
+		const html = `<p>${"x".repeat(300 * 1024)}</p>`;
+		const { ws, queue, id } = await sendOne({ html });
+		const job = queue.sent[0] as SendJob;
+		expect(job.message).toBeUndefined();
+		expect(job.contentKey).toBeDefined();
+		expect(JSON.stringify(job).length).toBeLessThan(2000);
+		await runQueue("mq-send", queue.sent);
+		const row = await env.DB.prepare("SELECT status, html, content_key FROM messages WHERE id = ?")
+			.bind(id)
+			.first<{ status: string; html: string | null; content_key: string }>();
+		expect(row).toEqual({ status: "sent", html: null, content_key: job.contentKey });
+		const mime = await (await request(`/v1/emails/${id}/content`, { key: ws.key })).text();
+		expect(mime.length).toBeGreaterThan(300 * 1024);
+	});
+});
+
+describe("GET /v1/emails/{id}", () => {
+	it("answers 404 for a forged id, a malformed id and another workspace's id", async () => {
+		const { id } = await sendOne();
+		const other = await createWorkspace();
+		const forged = `${id.slice(0, 26)}AAAAAAAA`;
+		for (const candidate of [forged, "not-an-id", id]) {
+			const res = await request(`/v1/emails/${candidate}`, { key: other.key });
+			expect(res.status).toBe(404);
+			expect((await json<{ error: { code: string } }>(res)).error.code).toBe("not_found");
+		}
+	});
+});
