@@ -12,10 +12,7 @@ export { WorkspaceLimiter } from "./durable-objects/workspace-limiter";
 
 export default {
 	fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-	queue: (batch, env) => handleQueue(batch, env),
-	email: (message, env) => {
-		void env;
-		return handleEmail(message);
-	},
-	scheduled: (controller, env) => handleScheduled(controller, env),
+	queue: (batch, env, _ctx) => handleQueue(batch, env),
+	email: (message, _env, _ctx) => handleEmail(message),
+	scheduled: (controller, env, _ctx) => handleScheduled(controller, env),
 } satisfies ExportedHandler<Env>;

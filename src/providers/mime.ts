@@ -1,7 +1,8 @@
 // Renders an accepted message as RFC 5322 MIME with mimetext. Bcc recipients are envelope-only and
 // never appear in the headers.
 import { createMimeMessage } from "mimetext/browser";
-import { domainOf } from "../lib/address";
+import { domainOf, formatMailbox } from "../lib/address";
+import { toBase64 } from "../lib/encoding";
 import type { OutgoingMessage } from "./types";
 
 /** Headers the relay writes itself; a custom header may not replace them. */
@@ -32,9 +33,6 @@ export function renderMime(outgoing: OutgoingMessage, now = new Date()): string 
 	mime.setSender(box(message.from));
 	if (message.to.length > 0) mime.setTo(message.to.map(box));
 	if (message.cc.length > 0) mime.setCc(message.cc.map(box));
-	if (message.replyTo.length > 0) {
-		mime.setHeader("Reply-To", message.replyTo.map((m) => (m.name ? `"${m.name}" <${m.email}>` : m.email)).join(", "));
-	}
 	mime.setSubject(message.subject);
 	mime.setHeader("Message-ID", messageIdHeader(outgoing));
 	mime.setHeader("Date", now.toUTCString().replace("GMT", "+0000"));
@@ -44,5 +42,15 @@ export function renderMime(outgoing: OutgoingMessage, now = new Date()): string 
 	}
 	if (message.text !== undefined) mime.addMessage({ contentType: "text/plain", data: message.text });
 	if (message.html !== undefined) mime.addMessage({ contentType: "text/html", data: message.html });
-	return mime.asRaw();
+	// mimetext takes a single Reply-To mailbox; the API allows several, so the header is written here.
+	const replyTo = message.replyTo.length > 0 ? `Reply-To: ${message.replyTo.map(mailboxText).join(", ")}\r\n` : "";
+	return replyTo + mime.asRaw();
+}
+
+/** A mailbox as header text, with a non-ASCII display name as an RFC 2047 encoded word. */
+function mailboxText(m: { email: string; name?: string | undefined }): string {
+	if (!m.name) return m.email;
+	if (/^[\x20-\x7e]*$/.test(m.name)) return formatMailbox({ email: m.email, name: m.name });
+	const bytes = new TextEncoder().encode(m.name);
+	return `=?utf-8?B?${toBase64(bytes)}?= <${m.email}>`;
 }

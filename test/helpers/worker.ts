@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import worker from "../../workers/index";
 
-const emptyMetrics = { metrics: { backlogCount: 0, backlogBytes: 0 } };
+const emptyMetrics = { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
 
 /** A producer that keeps what it is given. `gate` holds sends open; `failure` makes them throw. */
 export class RecordingQueue implements Queue<unknown> {
@@ -89,6 +89,14 @@ export async function json<T = Record<string, unknown>>(response: Response): Pro
 	return (await response.json()) as T;
 }
 
+type QueueResult = {
+	outcome: string;
+	ackAll: boolean;
+	retryBatch: { retry: boolean; delaySeconds?: number };
+	explicitAcks: string[];
+	retryMessages: { msgId: string; delaySeconds?: number }[];
+};
+
 let sequence = 0;
 
 /** Runs the queue consumer on `bodies` as one batch and returns what it acked and retried. */
@@ -97,7 +105,8 @@ export async function runQueue(queue: string, bodies: unknown[], overrides: Part
 	const batch = createMessageBatch(queue, messages);
 	const ctx = createExecutionContext();
 	await worker.queue(batch, testEnv(overrides), ctx);
-	const result = await getQueueResult(batch, ctx);
+	// The runtime types wrangler generates lack FetcherQueueResult, so its shape is stated here.
+	const result = (await getQueueResult(batch, ctx)) as unknown as QueueResult;
 	return { ...result, ids: messages.map((m) => m.id) };
 }
 

@@ -116,6 +116,25 @@ describe("POST /v1/emails", () => {
 		expect(email.events.map((e) => e.type)).toEqual(["queued", "processing", "deferred"]);
 	});
 
+	it("delivers cc, bcc and several reply-to addresses, with bcc kept out of the headers", async () => {
+		const { ws, queue, id } = await sendOne({
+			cc: "Cee <c@x.test>",
+			bcc: ["hidden@x.test"],
+			reply_to: ["r1@x.test", "Zoë <r2@x.test>"],
+		});
+		const result = await runQueue("mq-send", queue.sent);
+		expect(result.explicitAcks).toEqual(result.ids);
+		const email = await json<Email & { cc: { email: string }[]; bcc: { email: string }[] }>(
+			await request(`/v1/emails/${id}`, { key: ws.key }),
+		);
+		expect(email.status).toBe("sent");
+		expect(email.cc).toEqual([{ email: "c@x.test", name: "Cee" }]);
+		expect(email.bcc).toEqual([{ email: "hidden@x.test", name: null }]);
+		const mime = await (await request(`/v1/emails/${id}/content`, { key: ws.key })).text();
+		expect(mime).toMatch(/^Reply-To: r1@x\.test, =\?utf-8\?B\?/m);
+		expect(mime).not.toContain("hidden@x.test");
+	});
+
 	it("rejects permanently failed recipients without retrying", async () => {
 		const { ws, queue, id } = await sendOne({ to: ["reject@x.test"] });
 		const result = await runQueue("mq-send", queue.sent);
@@ -185,6 +204,14 @@ describe("POST /v1/emails", () => {
 });
 
 describe("GET /v1/emails/{id}", () => {
+	it("lists events in lifecycle order when they share a millisecond", async () => {
+		const { ws, queue, id } = await sendOne();
+		await runQueue("mq-send", queue.sent);
+		await env.DB.prepare("UPDATE events SET created_at = 1 WHERE message_id = ?").bind(id).run();
+		const email = await json<Email>(await request(`/v1/emails/${id}`, { key: ws.key }));
+		expect(email.events.map((e) => e.type)).toEqual(["queued", "processing", "sent"]);
+	});
+
 	it("answers 404 for a forged id, a malformed id and another workspace's id", async () => {
 		const { id } = await sendOne();
 		const other = await createWorkspace();

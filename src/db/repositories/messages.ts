@@ -8,6 +8,13 @@ export type MessageRow = typeof messages.$inferSelect;
 export type RecipientRecord = typeof messageRecipients.$inferSelect;
 export type EventRecord = typeof events.$inferSelect;
 
+// Events of one message can share a millisecond (Workers' clock advances only on I/O), so ties are
+// broken by where the event sits in a message's life rather than by id.
+const LIFECYCLE_RANK = sql`CASE ${events.type}
+	WHEN 'scheduled' THEN 0 WHEN 'queued' THEN 1 WHEN 'processing' THEN 2 WHEN 'deferred' THEN 3
+	WHEN 'sent' THEN 4 WHEN 'rejected' THEN 4 WHEN 'failed' THEN 4 WHEN 'cancelled' THEN 4
+	WHEN 'delivered' THEN 5 WHEN 'bounced' THEN 5 ELSE 6 END`;
+
 export type MessageDetail = { message: MessageRow; recipients: RecipientRecord[]; events: EventRecord[] };
 
 export async function findMessage(db: Db, workspaceId: string, id: string): Promise<MessageDetail | null> {
@@ -21,7 +28,7 @@ export async function findMessage(db: Db, workspaceId: string, id: string): Prom
 			.select()
 			.from(events)
 			.where(and(eq(events.messageId, id), eq(events.workspaceId, workspaceId)))
-			.orderBy(events.createdAt, events.id),
+			.orderBy(events.createdAt, LIFECYCLE_RANK, events.id),
 	]);
 	const message = rows[0];
 	return message ? { message, recipients, events: history } : null;

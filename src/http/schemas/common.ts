@@ -56,7 +56,7 @@ export const IdempotencyHeaderSchema = z.object({
 		.string()
 		.optional()
 		.openapi({
-			param: { name: "Idempotency-Key", in: "header" },
+			param: { name: "idempotency-key", in: "header" },
 			description: "Up to 256 visible ASCII characters; the response is replayed for 24 h.",
 		}),
 });

@@ -1,0 +1,123 @@
+// Pure helpers: addresses, CIDR matching, ids, sealing secrets, retry schedule, MIME rendering.
+import { describe, expect, it } from "vitest";
+import { retryDelaySeconds } from "../../src/domain/delivery/retry";
+import { formatMailbox, parseMailbox } from "../../src/lib/address";
+import { ipAllowed, ipInCidr, isValidCidr } from "../../src/lib/cidr";
+import { decryptSecret, encryptSecret } from "../../src/lib/crypto";
+import { MESSAGE_ID_LENGTH, newMessageId, ulid, ulidTime, verifyMessageId } from "../../src/lib/ids";
+import { renderMime } from "../../src/providers/mime";
+
+const KEY = "test-signing-key-0123456789abcdef0123456789";
+
+describe("parseMailbox", () => {
+	it.each([
+		["a@x.test", { email: "a@x.test" }],
+		["App <app@Example.TEST>", { email: "app@example.test", name: "App" }],
+		['"Doe, Jane" <jane@x.test>', { email: "jane@x.test", name: "Doe, Jane" }],
+		["  <bare@x.test> ", { email: "bare@x.test" }],
+		["Ünïcode Näme <u@x.test>", { email: "u@x.test", name: "Ünïcode Näme" }],
+	])("parses %s", (input, expected) => expect(parseMailbox(input)).toEqual(expected));
+
+	it.each(["nobody", "a@b", "a b@x.test", "<a@x.test", "a@x.test>", "a@-x.test", "x <a@x.test> y", ""])(
+		"refuses %s",
+		(input) => expect(parseMailbox(input)).toBeNull(),
+	);
+
+	it("formats names that need quoting", () => {
+		expect(formatMailbox({ email: "a@x.test", name: "Doe, Jane" })).toBe('"Doe, Jane" <a@x.test>');
+		expect(formatMailbox({ email: "a@x.test" })).toBe("a@x.test");
+	});
+});
+
+describe("CIDR", () => {
+	it("matches IPv4, IPv6 and IPv4-mapped addresses", () => {
+		expect(ipInCidr("10.1.2.3", "10.0.0.0/8")).toBe(true);
+		expect(ipInCidr("11.0.0.1", "10.0.0.0/8")).toBe(false);
+		expect(ipInCidr("192.168.1.1", "192.168.1.1")).toBe(true);
+		expect(ipInCidr("0.0.0.1", "0.0.0.0/0")).toBe(true);
+		expect(ipInCidr("2001:db8::1", "2001:db8::/32")).toBe(true);
+		expect(ipInCidr("2001:db9::1", "2001:db8::/32")).toBe(false);
+		expect(ipInCidr("::ffff:10.0.0.1", "10.0.0.0/8")).toBe(true);
+		expect(ipInCidr("10.0.0.1", "2001:db8::/32")).toBe(false);
+	});
+
+	it("validates ranges", () => {
+		for (const ok of ["10.0.0.0/8", "::/0", "fe80::1", "1.2.3.4"]) expect(isValidCidr(ok), ok).toBe(true);
+		for (const bad of ["10.0.0.0/33", "256.0.0.1", "1.2.3", "::g", "1::2::3", "10.0.0.0/8/1", ""])
+			expect(isValidCidr(bad), bad).toBe(false);
+	});
+
+	it("admits anyone with an empty allowlist and no one unknown with a set one", () => {
+		expect(ipAllowed(null, [])).toBe(true);
+		expect(ipAllowed(null, ["10.0.0.0/8"])).toBe(false);
+	});
+});
+
+describe("ids", () => {
+	it("makes time-ordered ULIDs that carry their time", () => {
+		const t = Date.UTC(2026, 10, 22);
+		const a = ulid(t);
+		expect(a).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+		expect(ulidTime(a)).toBe(t);
+		expect(ulid(t + 1) > a).toBe(true);
+	});
+
+	it("tags message ids so only the issuing workspace can use them", async () => {
+		const id = await newMessageId(KEY, "ws_a");
+		expect(id).toHaveLength(MESSAGE_ID_LENGTH);
+		expect(await verifyMessageId(KEY, "ws_a", id)).toBe(true);
+		expect(await verifyMessageId(KEY, "ws_b", id)).toBe(false);
+		expect(await verifyMessageId("another-key-0123456789abcdef0123456789", "ws_a", id)).toBe(false);
+		const flipped = id.slice(0, -1) + (id.endsWith("0") ? "1" : "0");
+		expect(await verifyMessageId(KEY, "ws_a", flipped)).toBe(false);
+	});
+});
+
+describe("secrets at rest", () => {
+	it("seals with AES-256-GCM and refuses tampering", async () => {
+		const key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+		const sealed = await encryptSecret(key, "smtp-password");
+		expect(sealed).toMatch(/^v1\./);
+		expect(sealed).not.toContain("smtp-password");
+		expect(await decryptSecret(key, sealed)).toBe("smtp-password");
+		expect(await encryptSecret(key, "smtp-password")).not.toBe(sealed);
+		const tampered = `${sealed.slice(0, -4)}AAAA`;
+		await expect(decryptSecret(key, tampered)).rejects.toThrow();
+	});
+});
+
+describe("retry schedule", () => {
+	it("is immediate, 30 s, 2 min, 10 min, then hourly", () => {
+		expect([1, 2, 3, 4, 5, 6, 9].map(retryDelaySeconds)).toEqual([0, 30, 120, 600, 3600, 3600, 3600]);
+	});
+});
+
+describe("renderMime", () => {
+	it("renders headers and both parts, keeps Bcc off the headers and custom headers on", () => {
+		const mime = renderMime({
+			id: "01M82PSQ3HZD8M2SZS809CC750GNV554PM",
+			workspaceId: "ws_a",
+			attempt: 1,
+			message: {
+				from: { email: "app@example.test", name: "App" },
+				to: [{ email: "a@x.test" }],
+				cc: [{ email: "c@x.test", name: "Cee" }],
+				bcc: [{ email: "hidden@x.test" }],
+				replyTo: [{ email: "reply@example.test" }, { email: "r2@example.test", name: "Rëply" }],
+				subject: "Héllo",
+				text: "plain",
+				html: "<b>html</b>",
+				headers: { "X-Campaign": "launch" },
+				tags: [],
+				metadata: {},
+			},
+		});
+		expect(mime).toMatch(/^Message-ID: <01m82psq3hzd8m2szs809cc750gnv554pm@example\.test>$/m);
+		expect(mime).toMatch(/^Reply-To: reply@example\.test, =\?utf-8\?B\?UsOrcGx5\?= <r2@example\.test>\r$/m);
+		expect(mime).toMatch(/^X-Campaign: launch$/m);
+		expect(mime).toContain("multipart/alternative");
+		expect(mime).toContain("plain");
+		expect(mime).toContain("<b>html</b>");
+		expect(mime).not.toContain("hidden@x.test");
+	});
+});
