@@ -2,8 +2,7 @@
 // seed and the wrangler dev process. Everything here touches only the local Miniflare state.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -62,7 +61,9 @@ export function applyMigrations(persistTo, options) {
  */
 export function seedDemo(persistTo, options) {
 	if (process.env.CLOUDFLARE_ENV || process.env.WRANGLER_ENV) {
-		throw new Error("refusing to seed: a wrangler environment is selected; the demo seed is for the local database only");
+		throw new Error(
+			"refusing to seed: a wrangler environment is selected; the demo seed is for the local database only",
+		);
 	}
 	const keyHash = createHash("sha256").update(DEMO_KEY).digest("hex");
 	const sql = `
