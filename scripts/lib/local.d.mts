@@ -1,0 +1,17 @@
+// Types for local.mjs, so TypeScript tests can drive the local set-up.
+import type { ChildProcess } from "node:child_process";
+
+export const ROOT: string;
+export const DEMO_KEY: string;
+export const DEMO_DOMAIN: string;
+export function ensureDevVars(): string;
+export function readDevVars(): Record<string, string>;
+export function applyMigrations(persistTo?: string, options?: { quiet?: boolean }): void;
+export function seedDemo(persistTo?: string, options?: { quiet?: boolean }): void;
+export function startWorker(options?: {
+	port?: number;
+	persistTo?: string;
+	extraArgs?: string[];
+	inheritOutput?: boolean;
+	vars?: Record<string, string>;
+}): Promise<{ child: ChildProcess; url: string }>;
