@@ -186,6 +186,23 @@ describe("POST /v1/emails", () => {
 		expect(email.last_error).toContain("no enabled gateway");
 	});
 
+	it("materializes a full batch whose bodies together exceed D1's 2 MB string limit", async () => {
+		const ws = await createWorkspace();
+		const queue = new RecordingQueue();
+		const items = Array.from({ length: 100 }, (_, i) =>
+			sampleEmail(ws.domain, { to: `r${i}@x.test`, html: `<p>${"y".repeat(40_000)}</p>` }),
+		);
+		expect((await request("/v1/emails/batch", { key: ws.key, body: items, env: { SEND_QUEUE: queue } })).status).toBe(
+			202,
+		);
+		const result = await runQueue("mq-send", queue.sent);
+		expect(result.explicitAcks).toHaveLength(100);
+		const sent = await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE workspace_id = ? AND status = 'sent'")
+			.bind(ws.id)
+			.first<{ n: number }>();
+		expect(sent?.n).toBe(100);
+	});
+
 	it("moves content too large for a queue message to R2 and still delivers it", async () => {
 		const html = `<p>${"x".repeat(300 * 1024)}</p>`;
 		const { ws, queue, id } = await sendOne({ html });

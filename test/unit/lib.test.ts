@@ -1,5 +1,6 @@
 // Pure helpers: addresses, CIDR matching, ids, sealing secrets, retry schedule, MIME rendering.
 import { describe, expect, it } from "vitest";
+import { chunkJson } from "../../src/db/repositories/delivery";
 import { retryDelaySeconds } from "../../src/domain/delivery/retry";
 import { formatMailbox, parseMailbox } from "../../src/lib/address";
 import { ipAllowed, ipInCidr, isValidCidr } from "../../src/lib/cidr";
@@ -125,5 +126,16 @@ describe("renderMime", () => {
 		expect(mime).toContain("plain");
 		expect(mime).toContain("<b>html</b>");
 		expect(mime).not.toContain("hidden@x.test");
+	});
+});
+
+describe("chunkJson", () => {
+	it("keeps every chunk under the byte limit and loses no item", () => {
+		const items = Array.from({ length: 100 }, (_, i) => ({ i, body: "é".repeat(20_000) }));
+		const chunks = chunkJson(items, 1_500_000);
+		expect(chunks.length).toBeGreaterThan(1);
+		for (const c of chunks) expect(new TextEncoder().encode(c).byteLength).toBeLessThanOrEqual(1_500_000);
+		expect(chunks.flatMap((c) => JSON.parse(c) as unknown[])).toEqual(items);
+		expect(chunkJson([], 10)).toEqual([]);
 	});
 });

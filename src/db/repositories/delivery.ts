@@ -1,6 +1,7 @@
 // The send consumer's D1 access: one D1 batch (one transaction, one round trip) to materialize and
-// claim a queue batch, one to record its results. Rows travel as a single JSON parameter read with
-// json_each, which keeps every statement under D1's 100-bound-parameter limit whatever the batch size.
+// claim a queue batch, one to record its results. Rows travel as JSON parameters read with json_each,
+// which keeps every statement under D1's 100-bound-parameter limit whatever the batch size; message
+// rows, which carry bodies, are split so no parameter nears D1's 2 MB string limit.
 
 import { count } from "../../lib/metrics";
 import type { GatewayType, MessageStatus } from "../schema";
@@ -45,10 +46,11 @@ export async function materializeAndClaim(
 	ids: string[],
 	now: number,
 ): Promise<MaterializeResult> {
-	const rowsJson = JSON.stringify(rows);
 	const idsJson = JSON.stringify(ids);
+	const workspacesJson = JSON.stringify([...new Set(rows.map((r) => r.workspace_id))]);
 	const inIds = "SELECT value FROM json_each(?1)";
-	const results = await db.batch([
+	// Bodies make the rows large: they are bound in chunks that each stay under D1's 2 MB string limit.
+	const inserts = chunkJson(rows, MAX_PARAM_BYTES).map((chunk) =>
 		// Messages of a deleted workspace are skipped rather than failing the whole transaction.
 		db
 			.prepare(
@@ -64,7 +66,10 @@ export async function materializeAndClaim(
 				 WHERE json_extract(value,'$.workspace_id') IN (SELECT id FROM workspaces)
 				 ON CONFLICT(id) DO NOTHING`,
 			)
-			.bind(rowsJson, now),
+			.bind(chunk, now),
+	);
+	const results = await db.batch([
+		...inserts,
 		db
 			.prepare(
 				`INSERT INTO message_recipients (message_id, kind, email, name, status)
@@ -105,15 +110,42 @@ export async function materializeAndClaim(
 		db
 			.prepare(
 				`SELECT id, workspace_id, type FROM gateways
-				 WHERE enabled = 1 AND workspace_id IN (SELECT DISTINCT json_extract(value,'$.workspace_id') FROM json_each(?1))
+				 WHERE enabled = 1 AND workspace_id IN (SELECT value FROM json_each(?1))
 				 ORDER BY priority, id`,
 			)
-			.bind(rowsJson),
+			.bind(workspacesJson),
 	]);
 	count("d1_write_batches_total");
 	const states = new Map<string, ClaimedState>();
-	for (const row of (results[6]?.results ?? []) as ClaimedState[]) states.set(row.id, row);
-	return { states, gateways: (results[7]?.results ?? []) as GatewayRow[] };
+	for (const row of (results.at(-2)?.results ?? []) as ClaimedState[]) states.set(row.id, row);
+	return { states, gateways: (results.at(-1)?.results ?? []) as GatewayRow[] };
+}
+
+/** D1 refuses strings over 2,000,000 bytes; bound JSON stays well below. */
+export const MAX_PARAM_BYTES = 1_500_000;
+
+/**
+ * Serializes `items` as JSON arrays of at most `maxBytes` each (a single item larger than that gets a
+ * chunk of its own; D1 rows are capped at 256 KB of content, so it cannot reach D1's limit).
+ */
+export function chunkJson<T>(items: readonly T[], maxBytes: number): string[] {
+	const chunks: string[] = [];
+	let current: string[] = [];
+	let size = 2;
+	const encoder = new TextEncoder();
+	for (const item of items) {
+		const json = JSON.stringify(item);
+		const bytes = encoder.encode(json).byteLength + 1;
+		if (current.length > 0 && size + bytes > maxBytes) {
+			chunks.push(`[${current.join(",")}]`);
+			current = [];
+			size = 2;
+		}
+		current.push(json);
+		size += bytes;
+	}
+	if (current.length > 0) chunks.push(`[${current.join(",")}]`);
+	return chunks;
 }
 
 export type Outcome = {
