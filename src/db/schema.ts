@@ -30,13 +30,17 @@ export const workspaces = sqliteTable("workspaces", {
 });
 
 /** Members of a workspace: dashboard users, and senders with their own limits (keyed by email). */
+/** The owning workspace; rows go with it when it is deleted. */
+const workspaceRef = () =>
+	text("workspace_id")
+		.notNull()
+		.references(() => workspaces.id, { onDelete: "cascade" });
+
 export const users = sqliteTable(
 	"users",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		email: text("email").notNull(),
 		name: text("name"),
 		role: text("role", { enum: ["owner", "admin", "member", "viewer", "sender"] })
@@ -68,9 +72,7 @@ export const apiKeys = sqliteTable(
 	"api_keys",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		name: text("name").notNull(),
 		/** First characters of the secret, safe to show (`mq_live_AbC1`). */
 		prefix: text("prefix").notNull(),
@@ -93,9 +95,7 @@ export const domains = sqliteTable(
 	"domains",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		name: text("name").notNull(),
 		status: text("status", { enum: ["pending", "verified", "failed"] })
 			.notNull()
@@ -128,9 +128,7 @@ export const gateways = sqliteTable(
 	"gateways",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		name: text("name").notNull(),
 		type: text("type", { enum: GATEWAY_TYPES }).notNull(),
 		enabled: bool("enabled").notNull().default(true),
@@ -170,9 +168,7 @@ export const queues = sqliteTable(
 	"queues",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		name: text("name").notNull(),
 		priority: integer("priority").notNull().default(5),
 		ratePerMinute: integer("rate_per_minute"),
@@ -190,9 +186,7 @@ export const routingRules = sqliteTable(
 	"routing_rules",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		queueId: text("queue_id").references(() => queues.id, { onDelete: "cascade" }),
 		name: text("name").notNull(),
 		/** Lower runs first. */
@@ -235,9 +229,7 @@ export const messages = sqliteTable(
 	{
 		/** ULID plus an HMAC tag, so an id can be checked before it is materialized (src/lib/ids.ts). */
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		queueId: text("queue_id"),
 		apiKeyId: text("api_key_id"),
 		source: text("source", { enum: ["api", "smtp", "scheduled"] })
@@ -297,9 +289,7 @@ export const recipients = sqliteTable(
 	"recipients",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		email: text("email").notNull(),
 		name: text("name"),
 		status: text("status", { enum: ["active", "bounced", "complained", "unsubscribed"] })
@@ -353,9 +343,7 @@ export const suppressions = sqliteTable(
 	"suppressions",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		email: text("email").notNull(),
 		reason: text("reason", { enum: ["hard_bounce", "complaint", "unsubscribe", "manual"] }).notNull(),
 		sourceMessageId: text("source_message_id"),
@@ -369,9 +357,7 @@ export const webhookEndpoints = sqliteTable(
 	"webhook_endpoints",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		url: text("url").notNull(),
 		secretEnc: text("secret_enc").notNull(),
 		eventTypes: text("event_types", { mode: "json" }).$type<EventType[]>().notNull().default([]),
@@ -417,9 +403,7 @@ export const templates = sqliteTable(
 	"templates",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		name: text("name").notNull(),
 		subject: text("subject").notNull(),
 		html: text("html"),
@@ -436,9 +420,7 @@ export const scheduledJobs = sqliteTable(
 	"scheduled_jobs",
 	{
 		id: text("id").primaryKey(),
-		workspaceId: text("workspace_id")
-			.notNull()
-			.references(() => workspaces.id, { onDelete: "cascade" }),
+		workspaceId: workspaceRef(),
 		queueId: text("queue_id"),
 		name: text("name").notNull(),
 		cron: text("cron").notNull(),

@@ -8,7 +8,7 @@ import { isValidCidr } from "../../lib/cidr";
 import type { App } from "../context";
 import { requireScope } from "../middleware/auth";
 import { validationError } from "../middleware/errors";
-import { authErrors, bodyErrors, notFound } from "../schemas/common";
+import { authErrors, bearerSecurity, bodyErrors, IdParamSchema, jsonContent, notFound } from "../schemas/common";
 
 const ApiKeySchema = z
 	.object({
@@ -59,18 +59,7 @@ const RotateSchema = z
 	})
 	.openapi("RotateApiKeyRequest");
 
-const IdParam = z.object({
-	id: z
-		.string()
-		.max(64)
-		.openapi({ param: { name: "id", in: "path" } }),
-});
-const security = [{ bearerAuth: [] }];
 const admin = requireScope("admin");
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-	description,
-	content: { "application/json": { schema } },
-});
 
 export function registerApiKeyRoutes(app: App): void {
 	app.openapi(
@@ -79,10 +68,14 @@ export function registerApiKeyRoutes(app: App): void {
 			path: "/v1/api-keys",
 			tags: ["API keys"],
 			summary: "Create an API key",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
 			request: { body: { required: true, content: { "application/json": { schema: CreateApiKeySchema } } } },
-			responses: { 201: json(CreatedApiKeySchema, "Created; the secret is in `key`"), ...authErrors, ...bodyErrors },
+			responses: {
+				201: jsonContent(CreatedApiKeySchema, "Created; the secret is in `key`"),
+				...authErrors,
+				...bodyErrors,
+			},
 		}),
 		async (c) => {
 			const body = c.req.valid("json");
@@ -103,9 +96,9 @@ export function registerApiKeyRoutes(app: App): void {
 			path: "/v1/api-keys",
 			tags: ["API keys"],
 			summary: "List the workspace's active API keys (secrets are never shown)",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
-			responses: { 200: json(z.object({ data: z.array(ApiKeySchema) }), "The keys"), ...authErrors },
+			responses: { 200: jsonContent(z.object({ data: z.array(ApiKeySchema) }), "The keys"), ...authErrors },
 		}),
 		async (c) => c.json({ data: await keysOf(createDb(c.env.DB), c.var.principal.workspaceId) }, 200),
 	);
@@ -116,11 +109,11 @@ export function registerApiKeyRoutes(app: App): void {
 			path: "/v1/api-keys/{id}",
 			tags: ["API keys"],
 			summary: "Revoke an API key",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
-			request: { params: IdParam },
+			request: { params: IdParamSchema },
 			responses: {
-				200: json(z.object({ id: z.string(), revoked: z.literal(true) }), "Revoked"),
+				200: jsonContent(z.object({ id: z.string(), revoked: z.literal(true) }), "Revoked"),
 				...authErrors,
 				...notFound,
 			},
@@ -140,13 +133,13 @@ export function registerApiKeyRoutes(app: App): void {
 			path: "/v1/api-keys/{id}/rotate",
 			tags: ["API keys"],
 			summary: "Rotate an API key: a new secret with the same settings",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
 			request: {
-				params: IdParam,
+				params: IdParamSchema,
 				body: { required: false, content: { "application/json": { schema: RotateSchema } } },
 			},
-			responses: { 201: json(CreatedApiKeySchema, "The new key"), ...authErrors, ...bodyErrors, ...notFound },
+			responses: { 201: jsonContent(CreatedApiKeySchema, "The new key"), ...authErrors, ...bodyErrors, ...notFound },
 		}),
 		async (c) => {
 			const { id } = c.req.valid("param");

@@ -5,7 +5,15 @@ import { addDomain, DOMAIN_NAME, domainOf, domainsOf, removeDomain } from "../..
 import { ApiError } from "../../errors";
 import type { App } from "../context";
 import { requireScope } from "../middleware/auth";
-import { authErrors, bodyErrors, notFound } from "../schemas/common";
+import {
+	alreadyExists,
+	authErrors,
+	bearerSecurity,
+	bodyErrors,
+	IdParamSchema,
+	jsonContent,
+	notFound,
+} from "../schemas/common";
 
 const DomainSchema = z
 	.object({
@@ -27,18 +35,7 @@ const CreateDomainSchema = z
 	})
 	.openapi("CreateDomainRequest");
 
-const IdParam = z.object({
-	id: z
-		.string()
-		.max(64)
-		.openapi({ param: { name: "id", in: "path" } }),
-});
-const security = [{ bearerAuth: [] }];
 const admin = requireScope("admin");
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-	description,
-	content: { "application/json": { schema } },
-});
 
 export function registerDomainRoutes(app: App): void {
 	app.openapi(
@@ -47,15 +44,12 @@ export function registerDomainRoutes(app: App): void {
 			path: "/v1/domains",
 			tags: ["Domains"],
 			summary: "Add a sending domain",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
 			request: { body: { required: true, content: { "application/json": { schema: CreateDomainSchema } } } },
 			responses: {
-				201: json(DomainSchema, "Added, pending verification"),
-				409: json(
-					z.object({ error: z.object({ code: z.string(), message: z.string(), request_id: z.string() }) }),
-					"Already added",
-				),
+				201: jsonContent(DomainSchema, "Added, pending verification"),
+				...alreadyExists,
 				...authErrors,
 				...bodyErrors,
 			},
@@ -73,9 +67,9 @@ export function registerDomainRoutes(app: App): void {
 			path: "/v1/domains",
 			tags: ["Domains"],
 			summary: "List sending domains",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
-			responses: { 200: json(z.object({ data: z.array(DomainSchema) }), "The domains"), ...authErrors },
+			responses: { 200: jsonContent(z.object({ data: z.array(DomainSchema) }), "The domains"), ...authErrors },
 		}),
 		async (c) => c.json({ data: await domainsOf(createDb(c.env.DB), c.var.principal.workspaceId) }, 200),
 	);
@@ -86,10 +80,10 @@ export function registerDomainRoutes(app: App): void {
 			path: "/v1/domains/{id}",
 			tags: ["Domains"],
 			summary: "Get a sending domain",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
-			request: { params: IdParam },
-			responses: { 200: json(DomainSchema, "The domain"), ...authErrors, ...notFound },
+			request: { params: IdParamSchema },
+			responses: { 200: jsonContent(DomainSchema, "The domain"), ...authErrors, ...notFound },
 		}),
 		async (c) => {
 			const found = await domainOf(createDb(c.env.DB), c.var.principal.workspaceId, c.req.valid("param").id);
@@ -104,11 +98,11 @@ export function registerDomainRoutes(app: App): void {
 			path: "/v1/domains/{id}",
 			tags: ["Domains"],
 			summary: "Remove a sending domain",
-			security,
+			security: bearerSecurity,
 			middleware: admin,
-			request: { params: IdParam },
+			request: { params: IdParamSchema },
 			responses: {
-				200: json(z.object({ id: z.string(), deleted: z.literal(true) }), "Removed"),
+				200: jsonContent(z.object({ id: z.string(), deleted: z.literal(true) }), "Removed"),
 				...authErrors,
 				...notFound,
 			},

@@ -19,10 +19,12 @@ import { requireScope } from "../middleware/auth";
 import { validationError } from "../middleware/errors";
 import {
 	authErrors,
+	bearerSecurity,
 	bodyErrors,
 	CursorQuerySchema,
 	conflict,
 	IdempotencyHeaderSchema,
+	jsonContent,
 	notFound,
 	unavailable,
 } from "../schemas/common";
@@ -37,13 +39,6 @@ import {
 	SendEmailSchema,
 } from "../schemas/emails";
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-	description,
-	content: { "application/json": { schema } },
-});
-
-const security = [{ bearerAuth: [] }];
-
 const sendRoute = createRoute({
 	method: "post",
 	path: "/v1/emails",
@@ -51,14 +46,14 @@ const sendRoute = createRoute({
 	summary: "Send an email",
 	description:
 		"Answers 202 once the message is durable on the send queue. Delivery happens asynchronously; poll GET /v1/emails/{id} or subscribe to webhooks.",
-	security,
+	security: bearerSecurity,
 	middleware: requireScope("email:send"),
 	request: {
 		headers: IdempotencyHeaderSchema,
 		body: { required: true, content: { "application/json": { schema: SendEmailSchema } } },
 	},
 	responses: {
-		202: json(AcceptedSchema, "Accepted and queued"),
+		202: jsonContent(AcceptedSchema, "Accepted and queued"),
 		...authErrors,
 		...bodyErrors,
 		...conflict,
@@ -73,14 +68,14 @@ const batchRoute = createRoute({
 	summary: "Send up to 1,000 emails in one request",
 	description:
 		"Each item is validated and accepted on its own: the response lists, in order, an id or an error per item. 422 when no item is valid.",
-	security,
+	security: bearerSecurity,
 	middleware: requireScope("email:send"),
 	request: {
 		headers: IdempotencyHeaderSchema,
 		body: { required: true, content: { "application/json": { schema: BatchRequestSchema } } },
 	},
 	responses: {
-		202: json(BatchResponseSchema, "At least one item was accepted"),
+		202: jsonContent(BatchResponseSchema, "At least one item was accepted"),
 		...authErrors,
 		...bodyErrors,
 		...conflict,
@@ -93,10 +88,10 @@ const getRoute = createRoute({
 	path: "/v1/emails/{id}",
 	tags: ["Emails"],
 	summary: "Get an email with its events",
-	security,
+	security: bearerSecurity,
 	middleware: requireScope("email:read"),
 	request: { params: EmailIdParamSchema },
-	responses: { 200: json(EmailSchema, "The email"), ...authErrors, ...notFound },
+	responses: { 200: jsonContent(EmailSchema, "The email"), ...authErrors, ...notFound },
 });
 
 const listRoute = createRoute({
@@ -104,10 +99,10 @@ const listRoute = createRoute({
 	path: "/v1/emails",
 	tags: ["Emails"],
 	summary: "List emails, newest first",
-	security,
+	security: bearerSecurity,
 	middleware: requireScope("email:read"),
 	request: { query: CursorQuerySchema.extend(EmailListQuerySchema.shape) },
-	responses: { 200: json(EmailListSchema, "A page of emails"), ...authErrors, 422: bodyErrors[422] },
+	responses: { 200: jsonContent(EmailListSchema, "A page of emails"), ...authErrors, 422: bodyErrors[422] },
 });
 
 const contentRoute = createRoute({
@@ -115,7 +110,7 @@ const contentRoute = createRoute({
 	path: "/v1/emails/{id}/content",
 	tags: ["Emails"],
 	summary: "Get the MIME message the sandbox gateway captured",
-	security,
+	security: bearerSecurity,
 	middleware: requireScope("email:read"),
 	request: { params: EmailIdParamSchema },
 	responses: {

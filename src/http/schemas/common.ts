@@ -14,10 +14,13 @@ export const ErrorEnvelopeSchema = z
 	})
 	.openapi("Error");
 
-const errorResponse = (description: string) => ({
+/** A JSON response of `schema`, for createRoute's responses. */
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
 	description,
-	content: { "application/json": { schema: ErrorEnvelopeSchema } },
+	content: { "application/json": { schema } },
 });
+
+const errorResponse = (description: string) => jsonContent(ErrorEnvelopeSchema, description);
 
 /** The error responses every authenticated route can give. */
 export const authErrors = {
@@ -33,6 +36,7 @@ export const bodyErrors = {
 } as const;
 
 export const notFound = { 404: errorResponse("No such resource in this workspace") } as const;
+export const alreadyExists = { 409: errorResponse("The resource already exists in this workspace") } as const;
 export const conflict = { 409: errorResponse("A request with this Idempotency-Key is still in flight") } as const;
 export const unavailable = { 503: errorResponse("A dependency is unavailable; nothing was accepted") } as const;
 
@@ -59,4 +63,13 @@ export const IdempotencyHeaderSchema = z.object({
 			param: { name: "idempotency-key", in: "header" },
 			description: "Up to 256 visible ASCII characters; the response is replayed for 24 h.",
 		}),
+});
+
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+export const IdParamSchema = z.object({
+	id: z
+		.string()
+		.max(64)
+		.openapi({ param: { name: "id", in: "path" } }),
 });
