@@ -7,7 +7,7 @@ export const counters = {
 	queue_send_calls_total: 0,
 	queue_messages_sent_total: 0,
 	d1_write_batches_total: 0,
-	d1_read_queries_total: 0,
+	api_key_lookups_total: 0,
 	messages_materialized_total: 0,
 	messages_sent_total: 0,
 	messages_deferred_total: 0,

@@ -8,7 +8,16 @@ import worker from "../../workers/index";
 
 const emptyMetrics = { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
 
-/** A producer that keeps what it is given. `gate` holds sends open; `failure` makes them throw. */
+// The platform's limits, enforced here as Cloudflare Queues enforce them (Miniflare does not all).
+const MAX_MESSAGE_BYTES = 128 * 1024;
+const MAX_BATCH_MESSAGES = 100;
+const MAX_BATCH_BYTES = 256 * 1024;
+const bytesOf = (body: unknown) => new TextEncoder().encode(JSON.stringify(body)).byteLength;
+
+/**
+ * A producer that keeps what it is given, refusing what the real queue would refuse.
+ * `gate` holds sends open; `failure` makes them throw.
+ */
 export class RecordingQueue implements Queue<unknown> {
 	readonly sent: unknown[] = [];
 	sendCalls = 0;
@@ -34,6 +43,7 @@ export class RecordingQueue implements Queue<unknown> {
 	async send(body: unknown): Promise<QueueSendResponse> {
 		this.sendCalls++;
 		await this.enter();
+		if (bytesOf(body) > MAX_MESSAGE_BYTES) throw new Error("Queue send() exceeds the 128 KB message limit");
 		this.sent.push(body);
 		return emptyMetrics;
 	}
@@ -41,7 +51,15 @@ export class RecordingQueue implements Queue<unknown> {
 	async sendBatch(messages: Iterable<MessageSendRequest<unknown>>): Promise<QueueSendBatchResponse> {
 		this.batchCalls++;
 		await this.enter();
-		for (const m of messages) this.sent.push(m.body);
+		const list = [...messages];
+		const total = list.reduce((sum, m) => sum + bytesOf(m.body), 0);
+		if (list.length > MAX_BATCH_MESSAGES || total > MAX_BATCH_BYTES) {
+			throw new Error(`Queue sendBatch() of ${list.length} messages / ${total} bytes exceeds 100 / 256 KB`);
+		}
+		for (const m of list) {
+			if (bytesOf(m.body) > MAX_MESSAGE_BYTES) throw new Error("Queue sendBatch() message exceeds 128 KB");
+			this.sent.push(m.body);
+		}
 		return emptyMetrics;
 	}
 

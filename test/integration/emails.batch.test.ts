@@ -56,6 +56,18 @@ describe("POST /v1/emails/batch", () => {
 		expect(queue.sendCalls).toBe(0);
 	});
 
+	it("splits batches by UTF-8 size, so non-ASCII bodies stay within sendBatch's 256 KB", async () => {
+		const ws = await createWorkspace();
+		const queue = new RecordingQueue();
+		const text = "界".repeat(3000);
+		const items = Array.from({ length: 100 }, (_, i) =>
+			sampleEmail(ws.domain, { to: `r${i}@x.test`, text, html: undefined }),
+		);
+		const res = await request("/v1/emails/batch", { key: ws.key, body: items, env: { SEND_QUEUE: queue } });
+		expect((await json<BatchResponse>(res)).accepted).toBe(100);
+		expect(queue.batchCalls).toBeGreaterThanOrEqual(4);
+	});
+
 	it("refuses more than 1,000 items, an empty batch and a batch with no valid item, writing nothing", async () => {
 		const ws = await createWorkspace();
 		const queue = new RecordingQueue();

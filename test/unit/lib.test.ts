@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { chunkJson } from "../../src/db/repositories/delivery";
 import { retryDelaySeconds } from "../../src/domain/delivery/retry";
+import { utf8Length } from "../../src/domain/messages/accept";
 import { formatMailbox, parseMailbox } from "../../src/lib/address";
 import { ipAllowed, ipInCidr, isValidCidr } from "../../src/lib/cidr";
 import { decryptSecret, encryptSecret } from "../../src/lib/crypto";
@@ -137,5 +138,13 @@ describe("chunkJson", () => {
 		for (const c of chunks) expect(new TextEncoder().encode(c).byteLength).toBeLessThanOrEqual(1_500_000);
 		expect(chunks.flatMap((c) => JSON.parse(c) as unknown[])).toEqual(items);
 		expect(chunkJson([], 10)).toEqual([]);
+	});
+});
+
+describe("utf8Length", () => {
+	it("counts bytes as TextEncoder does", () => {
+		for (const text of ["", "ascii", "é", "界界", "😀", "a😀b界é", "\u{10FFFF}"]) {
+			expect(utf8Length(text), text).toBe(new TextEncoder().encode(text).byteLength);
+		}
 	});
 });

@@ -34,7 +34,7 @@ async function lookup(d1: D1Database, secret: string, now: number): Promise<Prin
 	const keyHash = await hashKey(secret);
 	const hit = cache.get(keyHash);
 	if (hit && hit.until > now) return hit.principal;
-	count("d1_read_queries_total");
+	count("api_key_lookups_total");
 	const row = await findPrincipalByHash(d1, keyHash);
 	const principal = row ? { ...row, keyHash, sandbox: row.mode === "test" || row.workspaceSandbox } : null;
 	if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();

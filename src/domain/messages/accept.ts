@@ -94,7 +94,7 @@ export async function prepareJob(message: AcceptedMessage, sender: Sender, deps:
 		message,
 	};
 	const body = JSON.stringify(job);
-	if (byteLength(body) <= INLINE_JOB_LIMIT_BYTES) return { job, body };
+	if (utf8Length(body) <= INLINE_JOB_LIMIT_BYTES) return { job, body };
 	const contentKey = `content/${sender.workspaceId}/${id}.json`;
 	await deps.bodies.put(contentKey, JSON.stringify(message), {
 		httpMetadata: { contentType: "application/json" },
@@ -104,9 +104,15 @@ export async function prepareJob(message: AcceptedMessage, sender: Sender, deps:
 	return { job: slim, body: JSON.stringify(slim) };
 }
 
-function byteLength(text: string): number {
-	// Cheap upper bound first: UTF-8 never takes more than 3 bytes per UTF-16 unit.
-	return text.length * 3 <= INLINE_JOB_LIMIT_BYTES ? text.length : new TextEncoder().encode(text).byteLength;
+/** UTF-8 size of `text`, counted without encoding it. */
+export function utf8Length(text: string): number {
+	let bytes = 0;
+	for (let i = 0; i < text.length; i++) {
+		const unit = text.charCodeAt(i);
+		// A surrogate half is 2 of a pair's 4 bytes.
+		bytes += unit < 0x80 ? 1 : unit < 0x800 ? 2 : unit >= 0xd800 && unit <= 0xdfff ? 2 : 3;
+	}
+	return bytes;
 }
 
 export async function enqueueOne(prepared: PreparedJob, deps: SendDeps): Promise<void> {
@@ -125,7 +131,7 @@ export async function enqueueMany(prepared: PreparedJob[], deps: SendDeps): Prom
 	let current: number[] = [];
 	let bytes = 0;
 	prepared.forEach((p, index) => {
-		const size = byteLength(p.body) + 64;
+		const size = utf8Length(p.body) + 64;
 		if (current.length === SEND_BATCH_MAX_MESSAGES || (current.length > 0 && bytes + size > SEND_BATCH_MAX_BYTES)) {
 			chunks.push(current);
 			current = [];
