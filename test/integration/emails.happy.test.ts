@@ -163,6 +163,25 @@ describe("POST /v1/emails", () => {
 		]);
 	});
 
+	it("dead-letters only the message whose R2 content is corrupt, and delivers the rest", async () => {
+		const ws = await createWorkspace();
+		const queue = new RecordingQueue();
+		await request("/v1/emails", {
+			key: ws.key,
+			body: sampleEmail(ws.domain, { html: "x".repeat(200_000) }),
+			env: { SEND_QUEUE: queue },
+		});
+		await request("/v1/emails", { key: ws.key, body: sampleEmail(ws.domain), env: { SEND_QUEUE: queue } });
+		const big = queue.sent[0] as SendJob;
+		await env.BODIES.put(big.contentKey ?? "", "{ not json");
+		const dlq = new RecordingQueue();
+		const result = await runQueue("mq-send", queue.sent, { SEND_DLQ: dlq });
+		expect(result.explicitAcks).toEqual(result.ids);
+		expect(dlq.sent).toHaveLength(1);
+		const ok = await json<Email>(await request(`/v1/emails/${(queue.sent[1] as SendJob).id}`, { key: ws.key }));
+		expect(ok.status).toBe("sent");
+	});
+
 	it("sends a test-key message through the sandbox even when the workspace has no gateway", async () => {
 		const ws = await createWorkspace({ gateway: false });
 		const queue = new RecordingQueue();

@@ -89,7 +89,7 @@ async function readJob(queued: Message<unknown>, deps: SendConsumerDeps): Promis
 	if (job.message) return { queued, job, message: job.message };
 	const stored = job.contentKey ? await deps.bodies.get(job.contentKey) : null;
 	if (!stored) return deadLetter(queued, `content ${job.contentKey} is missing from R2`, deps);
-	const message = acceptedMessageSchema.safeParse(await stored.json());
+	const message = acceptedMessageSchema.safeParse(await stored.json().catch(() => null));
 	if (!message.success) return deadLetter(queued, `content ${job.contentKey} is not a valid message`, deps);
 	return { queued, job, message: message.data };
 }
