@@ -76,6 +76,21 @@ describe("Idempotency-Key", () => {
 		expect(retry.headers.get("idempotent-replayed")).toBeNull();
 	});
 
+	it("frees a key whose first request died in flight once its lock runs out", async () => {
+		const ws = await createWorkspace();
+		const stub = idempotencyStore(env.IDEMPOTENCY, ws.id, "k7");
+		const fingerprint = "f".repeat(64);
+		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "proceed" });
+		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "in_flight" });
+		await runInDurableObject(stub, (_instance, state) => {
+			state.storage.sql.exec("UPDATE entries SET locked_until = 0 WHERE key = 'k7'");
+		});
+		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "proceed" });
+		await stub.complete("k7", fingerprint, 202, '{"id":"x"}');
+		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "replay", status: 202, body: '{"id":"x"}' });
+		expect(await stub.begin("k7", "other")).toEqual({ kind: "mismatch" });
+	});
+
 	it("scopes keys to the workspace", async () => {
 		const a = await createWorkspace();
 		const b = await createWorkspace();
