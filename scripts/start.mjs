@@ -10,6 +10,9 @@ console.log("== applying D1 migrations to the local database");
 applyMigrations();
 console.log("== seeding the demo workspace (local database only)");
 seedDemo();
+// Printed now as well as in the banner: the key is known before the Worker is up, and whatever
+// watches this output may start using the relay the moment it answers.
+console.log(`== demo workspace "demo" ready; local API key: ${DEMO_KEY}`);
 
 // Processes started beside the Worker; the SMTP bridge joins this list when it lands.
 const processes = [];
