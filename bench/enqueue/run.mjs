@@ -17,6 +17,7 @@ import {
 	seedDemo,
 	startWorker,
 } from "../../scripts/lib/local.mjs";
+import email from "../../src/http/schemas/example-email.json" with { type: "json" };
 
 const RELAY_PORT = 8788;
 const HELLO_PORT = 8789;
@@ -32,15 +33,6 @@ const BATCH_REQUESTS = 8;
 const BREAKDOWN_S = 5;
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
-const email = {
-	from: "App <app@example.test>",
-	to: ["a@x.test"],
-	subject: "Hi",
-	html: "<p>Hi</p>",
-	text: "Hi",
-	tags: ["welcome"],
-	metadata: { order: "42" },
-};
 const headers = { authorization: `Bearer ${DEMO_KEY}`, "content-type": "application/json" };
 const children = [];
 const dir = mkdtempSync(join(tmpdir(), "mq-bench-"));

@@ -4,6 +4,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Env } from "../../src/env";
+import { EXAMPLE_EMAIL } from "../../src/http/schemas/emails";
 import worker from "../../workers/index";
 
 const emptyMetrics = { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
@@ -128,17 +129,9 @@ export async function runQueue(queue: string, bodies: unknown[], overrides: Part
 	return { ...result, ids: messages.map((m) => m.id) };
 }
 
+/** The README's message, sent from the workspace's own domain. */
 export function sampleEmail(domain: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-	return {
-		from: `App <app@${domain}>`,
-		to: ["a@x.test"],
-		subject: "Hi",
-		html: "<p>Hi</p>",
-		text: "Hi",
-		tags: ["welcome"],
-		metadata: { order: "42" },
-		...overrides,
-	};
+	return { ...EXAMPLE_EMAIL, from: `App <app@${domain}>`, ...overrides };
 }
 
 /** Rows the workspace has in a table, to prove a refused request wrote nothing. */

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "../../scripts/lib/local.mjs";
+import exampleEmail from "../../src/http/schemas/example-email.json";
 
 const PORT = 8790;
 let dir = "";
@@ -49,15 +50,7 @@ describe("the local relay under wrangler dev", () => {
 				"idempotency-key": "readme-k1",
 				"content-type": "application/x-www-form-urlencoded",
 			},
-			body: JSON.stringify({
-				from: "App <app@example.test>",
-				to: ["a@x.test"],
-				subject: "Hi",
-				html: "<p>Hi</p>",
-				text: "Hi",
-				tags: ["welcome"],
-				metadata: { order: "42" },
-			}),
+			body: JSON.stringify(exampleEmail),
 		});
 		expect(res.status).toBe(202);
 		const { id } = (await res.json()) as { id: string };

@@ -3,6 +3,10 @@ import { z } from "@hono/zod-openapi";
 import { MESSAGE_STATUSES } from "../../db/schema";
 import { parseMailbox } from "../../lib/address";
 import { RESERVED_HEADERS } from "../../providers/mime";
+import exampleEmail from "./example-email.json";
+
+/** The message of the README and the docs, also the example of the OpenAPI document. */
+export const EXAMPLE_EMAIL = exampleEmail;
 
 export const MAX_RECIPIENTS = 50;
 export const MAX_BATCH = 1000;
@@ -65,17 +69,7 @@ export const SendEmailSchema = z
 			});
 		}
 	})
-	.openapi("SendEmailRequest", {
-		example: {
-			from: "App <app@example.test>",
-			to: ["a@x.test"],
-			subject: "Hi",
-			html: "<p>Hi</p>",
-			text: "Hi",
-			tags: ["welcome"],
-			metadata: { order: "42" },
-		},
-	});
+	.openapi("SendEmailRequest", { example: EXAMPLE_EMAIL });
 
 export type SendEmailBody = z.infer<typeof SendEmailSchema>;
 
