@@ -27,9 +27,7 @@ export function hex(bytes: ArrayBuffer | Uint8Array): string {
 }
 
 export function base64url(bytes: Uint8Array): string {
-	let binary = "";
-	for (const byte of bytes) binary += String.fromCharCode(byte);
-	return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+	return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 export function fromBase64(text: string): Uint8Array {
@@ -45,3 +43,14 @@ export function toBase64(bytes: Uint8Array): string {
 }
 
 export const utf8 = new TextEncoder();
+
+/** UTF-8 size of `text`, counted without encoding it. */
+export function utf8Length(text: string): number {
+	let bytes = 0;
+	for (let i = 0; i < text.length; i++) {
+		const unit = text.charCodeAt(i);
+		// A surrogate half is 2 of a pair's 4 bytes.
+		bytes += unit < 0x80 ? 1 : unit < 0x800 ? 2 : unit >= 0xd800 && unit <= 0xdfff ? 2 : 3;
+	}
+	return bytes;
+}

@@ -2,7 +2,7 @@
 // never appear in the headers.
 import { createMimeMessage } from "mimetext/browser";
 import { domainOf, formatMailbox } from "../lib/address";
-import { toBase64 } from "../lib/encoding";
+import { toBase64, utf8 } from "../lib/encoding";
 import type { OutgoingMessage } from "./types";
 
 /** Headers the relay writes itself; a custom header may not replace them. */
@@ -51,6 +51,5 @@ export function renderMime(outgoing: OutgoingMessage, now = new Date()): string 
 function mailboxText(m: { email: string; name?: string | undefined }): string {
 	if (!m.name) return m.email;
 	if (/^[\x20-\x7e]*$/.test(m.name)) return formatMailbox({ email: m.email, name: m.name });
-	const bytes = new TextEncoder().encode(m.name);
-	return `=?utf-8?B?${toBase64(bytes)}?= <${m.email}>`;
+	return `=?utf-8?B?${toBase64(utf8.encode(m.name))}?= <${m.email}>`;
 }

@@ -2,10 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { chunkJson } from "../../src/db/repositories/delivery";
 import { retryDelaySeconds } from "../../src/domain/delivery/retry";
-import { utf8Length } from "../../src/domain/messages/accept";
 import { formatMailbox, parseMailbox } from "../../src/lib/address";
 import { ipAllowed, ipInCidr, isValidCidr } from "../../src/lib/cidr";
 import { decryptSecret, encryptSecret } from "../../src/lib/crypto";
+import { base64url, utf8Length } from "../../src/lib/encoding";
 import { MESSAGE_ID_LENGTH, newMessageId, ulid, ulidTime, verifyMessageId } from "../../src/lib/ids";
 import { renderMime } from "../../src/providers/mime";
 
@@ -138,6 +138,13 @@ describe("chunkJson", () => {
 		for (const c of chunks) expect(new TextEncoder().encode(c).byteLength).toBeLessThanOrEqual(1_500_000);
 		expect(chunks.flatMap((c) => JSON.parse(c) as unknown[])).toEqual(items);
 		expect(chunkJson([], 10)).toEqual([]);
+	});
+});
+
+describe("base64url", () => {
+	it("is unpadded URL-safe base64", () => {
+		expect(base64url(new Uint8Array([251, 255, 191]))).toBe("-_-_");
+		expect(base64url(new Uint8Array([1]))).toBe("AQ");
 	});
 });
 

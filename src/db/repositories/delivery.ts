@@ -3,6 +3,7 @@
 // which keeps every statement under D1's 100-bound-parameter limit whatever the batch size; message
 // rows, which carry bodies, are split so no parameter nears D1's 2 MB string limit.
 
+import { utf8Length } from "../../lib/encoding";
 import { count } from "../../lib/metrics";
 import type { GatewayType, MessageStatus } from "../schema";
 
@@ -132,10 +133,9 @@ export function chunkJson<T>(items: readonly T[], maxBytes: number): string[] {
 	const chunks: string[] = [];
 	let current: string[] = [];
 	let size = 2;
-	const encoder = new TextEncoder();
 	for (const item of items) {
 		const json = JSON.stringify(item);
-		const bytes = encoder.encode(json).byteLength + 1;
+		const bytes = utf8Length(json) + 1;
 		if (current.length > 0 && size + bytes > maxBytes) {
 			chunks.push(`[${current.join(",")}]`);
 			current = [];

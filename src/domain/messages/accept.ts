@@ -2,6 +2,7 @@
 // domains, and make the message durable on the `send` queue before anyone answers 202.
 import { type ApiError, ApiError as ApiErrorClass, err, ok, type Result } from "../../errors";
 import { domainOf, type Mailbox, parseMailbox } from "../../lib/address";
+import { utf8Length } from "../../lib/encoding";
 import { newMessageId } from "../../lib/ids";
 import { count } from "../../lib/metrics";
 import type { AcceptedMessage, SendJob } from "./model";
@@ -102,17 +103,6 @@ export async function prepareJob(message: AcceptedMessage, sender: Sender, deps:
 	const { message: _inline, ...rest } = job;
 	const slim: SendJob = { ...rest, contentKey };
 	return { job: slim, body: JSON.stringify(slim) };
-}
-
-/** UTF-8 size of `text`, counted without encoding it. */
-export function utf8Length(text: string): number {
-	let bytes = 0;
-	for (let i = 0; i < text.length; i++) {
-		const unit = text.charCodeAt(i);
-		// A surrogate half is 2 of a pair's 4 bytes.
-		bytes += unit < 0x80 ? 1 : unit < 0x800 ? 2 : unit >= 0xd800 && unit <= 0xdfff ? 2 : 3;
-	}
-	return bytes;
 }
 
 export async function enqueueOne(prepared: PreparedJob, deps: SendDeps): Promise<void> {
