@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyMigrations, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "../../scripts/lib/local.mjs";
 import exampleEmail from "../../src/http/schemas/example-email.json";
 
-const PORT = 8790;
+// MQ_TEST_PORT lets two checkouts run their node tests side by side.
+const PORT = Number(process.env.MQ_TEST_PORT ?? 8790);
 let dir = "";
 let child: ChildProcess | undefined;
 let url = "";
