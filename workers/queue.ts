@@ -2,6 +2,7 @@
 import { consumeSendDeadLetters } from "../src/domain/delivery/dead-letters";
 import { consumeSendBatch } from "../src/domain/delivery/send-consumer";
 import { consumeEventBatch } from "../src/domain/events/consumer";
+import { consumeWebhookBatch } from "../src/domain/events/webhooks";
 import { type Env, loadConfig } from "../src/env";
 
 export type QueueKind = "send" | "send-dlq" | "events" | "events-dlq" | "webhooks" | "webhooks-dlq";
@@ -12,18 +13,31 @@ export function queueKind(name: string): QueueKind | null {
 }
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-	loadConfig(env);
+	const config = loadConfig(env);
+	const events = { events: env.EVENTS_QUEUE, webhooks: env.WEBHOOKS_QUEUE };
 	const kind = queueKind(batch.queue);
 	switch (kind) {
 		case "send":
-			return consumeSendBatch(batch, { db: env.DB, bodies: env.BODIES, deadLetter: env.SEND_DLQ });
+			return consumeSendBatch(batch, {
+				db: env.DB,
+				sendQueue: env.SEND_QUEUE,
+				deadLetter: env.SEND_DLQ,
+				events,
+				gateways: {
+					bodies: env.BODIES,
+					fetch: (input, init) => fetch(input, init),
+					environment: config.ENVIRONMENT,
+					encryptionKey: config.ENCRYPTION_KEY,
+				},
+			});
 		case "send-dlq":
-			return consumeSendDeadLetters(batch, env.DB);
+			return consumeSendDeadLetters(batch, { db: env.DB, bodies: env.BODIES, events });
 		case "events":
 			return consumeEventBatch(batch, env.DB);
+		case "webhooks":
+			return consumeWebhookBatch(batch, env.DB);
 		default:
-			// Webhook delivery lands with the webhooks issue and nothing produces to it yet; anything that
-			// does arrive is retried into its DLQ rather than dropped.
+			// The events and webhooks DLQs keep what lands there for inspection; nothing consumes them.
 			console.error("no consumer for queue", { queue: batch.queue, kind, size: batch.messages.length });
 			batch.retryAll({ delaySeconds: 300 });
 	}

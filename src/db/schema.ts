@@ -255,6 +255,14 @@ export const messages = sqliteTable(
 		attempts: integer("attempts").notNull().default(0),
 		lastError: text("last_error"),
 		scheduledAt: integer("scheduled_at"),
+		/**
+		 * The consumer's claim (DESIGN.md "Send consumer"): only the holder of an unexpired lease may
+		 * deliver or record an outcome, so two deliveries of one job never both send.
+		 */
+		leaseToken: text("lease_token"),
+		leaseExpiresAt: integer("lease_expires_at"),
+		/** When the next delivery attempt is due (deferred), or since when the row waits (queued). */
+		nextAttemptAt: integer("next_attempt_at"),
 		/** When the API answered 202: the id's own timestamp. */
 		createdAt: integer("created_at").notNull(),
 		updatedAt: updatedAt(),
@@ -264,6 +272,8 @@ export const messages = sqliteTable(
 		index("messages_workspace_id").on(t.workspaceId, t.id),
 		index("messages_workspace_status").on(t.workspaceId, t.status, t.id),
 		index("messages_scheduled").on(t.status, t.scheduledAt),
+		index("messages_lease").on(t.status, t.leaseExpiresAt),
+		index("messages_due").on(t.status, t.nextAttemptAt),
 	],
 );
 
@@ -279,6 +289,12 @@ export const messageRecipients = sqliteTable(
 		email: text("email").notNull(),
 		name: text("name"),
 		status: text("status", { enum: MESSAGE_STATUSES }).notNull().default("queued"),
+		/** Delivery attempts that included this recipient. */
+		attempts: integer("attempts").notNull().default(0),
+		gatewayId: text("gateway_id"),
+		providerMessageId: text("provider_message_id"),
+		/** The last classified result for this recipient, `<kind>: <provider response>`. */
+		lastError: text("last_error"),
 		lastEventAt: integer("last_event_at"),
 	},
 	(t) => [primaryKey({ columns: [t.messageId, t.kind, t.email] }), index("message_recipients_email").on(t.email)],

@@ -13,6 +13,11 @@ export const counters = {
 	messages_deferred_total: 0,
 	messages_failed_total: 0,
 	idempotency_checks_total: 0,
+	messages_rejected_total: 0,
+	messages_requeued_total: 0,
+	send_duplicates_skipped_total: 0,
+	events_published_total: 0,
+	event_publish_failures_total: 0,
 };
 
 export type Counter = keyof typeof counters;

@@ -1,11 +1,50 @@
-// Renders an accepted message as RFC 5322 MIME with mimetext. Bcc recipients are envelope-only and
-// never appear in the headers.
+// Builds the RFC 5322 message of a rendered message with mimetext: the last step of the render
+// stage. Bcc recipients are envelope-only and never appear in the headers.
 import { createMimeMessage } from "mimetext/browser";
-import { domainOf, formatMailbox } from "../lib/address";
+import { formatMailbox } from "../lib/address";
 import { toBase64, utf8 } from "../lib/encoding";
-import type { OutgoingMessage } from "./types";
+import type { Mailbox, RenderedMessage } from "./types";
 
-/** Headers the relay writes itself; a custom header may not replace them. */
+export type MimeParts = Omit<RenderedMessage, "raw">;
+
+const box = (m: Mailbox) => (m.name ? { addr: m.email, name: m.name } : { addr: m.email });
+
+/** Throws on what no valid message can hold (a header line break); the render stage makes that permanent. */
+export function buildMime(parts: MimeParts, now = new Date()): string {
+	const mime = createMimeMessage();
+	mime.setSender(box(parts.from));
+	if (parts.to.length > 0) mime.setTo(parts.to.map(box));
+	if (parts.cc.length > 0) mime.setCc(parts.cc.map(box));
+	mime.setSubject(parts.subject);
+	mime.setHeader("Message-ID", parts.messageIdHeader);
+	mime.setHeader("Date", now.toUTCString().replace("GMT", "+0000"));
+	for (const [name, value] of parts.headers) {
+		if (/[\r\n]/.test(value)) throw new Error(`header ${name} holds a line break`);
+		mime.setHeader(name, value);
+	}
+	if (parts.text !== undefined) mime.addMessage({ contentType: "text/plain", data: parts.text });
+	if (parts.html !== undefined) mime.addMessage({ contentType: "text/html", data: parts.html });
+	for (const a of parts.attachments) {
+		mime.addAttachment({
+			filename: a.filename,
+			contentType: a.contentType,
+			data: a.content,
+			...(a.contentId ? { inline: true, headers: { "Content-ID": `<${a.contentId}>` } } : {}),
+		});
+	}
+	// mimetext takes a single Reply-To mailbox; the API allows several, so the header is written here.
+	const replyTo = parts.replyTo.length > 0 ? `Reply-To: ${parts.replyTo.map(mailboxText).join(", ")}\r\n` : "";
+	return replyTo + mime.asRaw();
+}
+
+/** A mailbox as header text, with a non-ASCII display name as an RFC 2047 encoded word. */
+function mailboxText(m: Mailbox): string {
+	if (!m.name) return m.email;
+	if (/^[\x20-\x7e]*$/.test(m.name)) return formatMailbox({ email: m.email, name: m.name });
+	return `=?utf-8?B?${toBase64(utf8.encode(m.name))}?= <${m.email}>`;
+}
+
+/** Headers the relay writes itself. Read by the API schema until the domain's header policy replaces it. */
 export const RESERVED_HEADERS = new Set([
 	"from",
 	"to",
@@ -19,37 +58,3 @@ export const RESERVED_HEADERS = new Set([
 	"content-transfer-encoding",
 	"reply-to",
 ]);
-
-export function messageIdHeader(outgoing: OutgoingMessage): string {
-	return `<${outgoing.id.toLowerCase()}@${domainOf(outgoing.message.from.email)}>`;
-}
-
-const box = (m: { email: string; name?: string | undefined }) =>
-	m.name ? { addr: m.email, name: m.name } : { addr: m.email };
-
-export function renderMime(outgoing: OutgoingMessage, now = new Date()): string {
-	const { message } = outgoing;
-	const mime = createMimeMessage();
-	mime.setSender(box(message.from));
-	if (message.to.length > 0) mime.setTo(message.to.map(box));
-	if (message.cc.length > 0) mime.setCc(message.cc.map(box));
-	mime.setSubject(message.subject);
-	mime.setHeader("Message-ID", messageIdHeader(outgoing));
-	mime.setHeader("Date", now.toUTCString().replace("GMT", "+0000"));
-	mime.setHeader("X-Mail-Queue-ID", outgoing.id);
-	for (const [name, value] of Object.entries(message.headers)) {
-		if (!RESERVED_HEADERS.has(name.toLowerCase())) mime.setHeader(name, value);
-	}
-	if (message.text !== undefined) mime.addMessage({ contentType: "text/plain", data: message.text });
-	if (message.html !== undefined) mime.addMessage({ contentType: "text/html", data: message.html });
-	// mimetext takes a single Reply-To mailbox; the API allows several, so the header is written here.
-	const replyTo = message.replyTo.length > 0 ? `Reply-To: ${message.replyTo.map(mailboxText).join(", ")}\r\n` : "";
-	return replyTo + mime.asRaw();
-}
-
-/** A mailbox as header text, with a non-ASCII display name as an RFC 2047 encoded word. */
-function mailboxText(m: { email: string; name?: string | undefined }): string {
-	if (!m.name) return m.email;
-	if (/^[\x20-\x7e]*$/.test(m.name)) return formatMailbox({ email: m.email, name: m.name });
-	return `=?utf-8?B?${toBase64(utf8.encode(m.name))}?= <${m.email}>`;
-}

@@ -1,44 +1,39 @@
-// Turns a configured gateway row into a driver. Drivers for the real providers arrive with the
-// delivery-gateways issue; until then only the sandbox exists and any other type reports a
-// configuration error, which the consumer records on the message instead of guessing.
-import type { GatewayRow } from "../db/repositories/delivery";
-import { SandboxGateway } from "./sandbox";
-import type { DeliveryResult, Gateway } from "./types";
+// Gateway drivers by type (DESIGN.md "Send consumer"): each factory builds a driver from a gateway's
+// decrypted credentials, its config and the driver context. A type without a factory in this build
+// answers a configuration error, which the consumer records as an `auth` (configuration) failure.
+import { DRIVERS } from "./drivers";
+import type { DeliveryResult, DriverContext, Gateway, GatewaySpec } from "./types";
 
-export type GatewayChoice = { gateway: Gateway } | { gateway: null; reason: string };
-
-export function selectGateway(
-	workspaceId: string,
-	sandbox: boolean,
-	gateways: readonly GatewayRow[],
-	bodies: R2Bucket,
-): GatewayChoice {
-	const own = gateways.filter((g) => g.workspace_id === workspaceId);
-	if (sandbox) {
-		// Test keys and sandbox workspaces always capture, whatever else is configured.
-		const row = own.find((g) => g.type === "sandbox");
-		return { gateway: new SandboxGateway(bodies, row?.id) };
-	}
-	const first = own[0];
-	if (!first) return { gateway: null, reason: "no enabled gateway is configured for this workspace" };
-	if (first.type === "sandbox") return { gateway: new SandboxGateway(bodies, first.id) };
-	return { gateway: null, reason: `gateway ${first.id} has type "${first.type}", which has no driver in this build` };
+export function buildGateway(spec: GatewaySpec, context: DriverContext): Gateway | { error: string } {
+	const factory = DRIVERS[spec.type];
+	if (!factory) return { error: `gateway type "${spec.type}" has no driver in this build` };
+	return factory(spec, context);
 }
 
-/** Races a delivery against its timeout; a timeout is a temporary failure (DESIGN.md table). */
-export async function deliverWithTimeout(run: (signal: AbortSignal) => Promise<DeliveryResult>, timeoutMs: number) {
+export type TimedOut = { timedOut: true; message: string };
+
+/**
+ * Races a delivery against its timeout. A timeout, or a driver that throws, is a temporary failure
+ * for every recipient (DESIGN.md table); the thrown error itself is not passed on, since it may hold a
+ * URL or a credential.
+ */
+export async function deliverWithTimeout(
+	run: (signal: AbortSignal) => Promise<DeliveryResult>,
+	timeoutMs: number,
+): Promise<DeliveryResult | TimedOut> {
 	const controller = new AbortController();
 	let timer: ReturnType<typeof setTimeout> | undefined;
-	const timeout = new Promise<DeliveryResult>((resolve) => {
+	const timeout = new Promise<TimedOut>((resolve) => {
 		timer = setTimeout(() => {
 			controller.abort();
-			resolve({ ok: false, kind: "temporary", message: `delivery timed out after ${timeoutMs} ms` });
+			resolve({ timedOut: true, message: `the gateway did not answer within ${timeoutMs} ms` });
 		}, timeoutMs);
 	});
 	try {
 		return await Promise.race([run(controller.signal), timeout]);
 	} catch (error) {
-		return { ok: false, kind: "temporary", message: `delivery threw: ${String(error)}` } satisfies DeliveryResult;
+		const name = error instanceof Error ? error.name : typeof error;
+		return { timedOut: true, message: `the gateway driver failed (${name})` };
 	} finally {
 		if (timer !== undefined) clearTimeout(timer);
 	}

@@ -21,6 +21,8 @@ const bytesOf = (body: unknown) => new TextEncoder().encode(JSON.stringify(body)
  */
 export class RecordingQueue implements Queue<unknown> {
 	readonly sent: unknown[] = [];
+	/** The delay each entry of `sent` was given, in seconds (0 when none). */
+	readonly delays: number[] = [];
 	sendCalls = 0;
 	batchCalls = 0;
 	gate: Promise<void> | null = null;
@@ -41,11 +43,12 @@ export class RecordingQueue implements Queue<unknown> {
 		if (this.failure) throw this.failure;
 	}
 
-	async send(body: unknown): Promise<QueueSendResponse> {
+	async send(body: unknown, options?: QueueSendOptions): Promise<QueueSendResponse> {
 		this.sendCalls++;
 		await this.enter();
 		if (bytesOf(body) > MAX_MESSAGE_BYTES) throw new Error("Queue send() exceeds the 128 KB message limit");
 		this.sent.push(body);
+		this.delays.push(options?.delaySeconds ?? 0);
 		return emptyMetrics;
 	}
 
@@ -60,6 +63,7 @@ export class RecordingQueue implements Queue<unknown> {
 		for (const m of list) {
 			if (bytesOf(m.body) > MAX_MESSAGE_BYTES) throw new Error("Queue sendBatch() message exceeds 128 KB");
 			this.sent.push(m.body);
+			this.delays.push(m.delaySeconds ?? 0);
 		}
 		return emptyMetrics;
 	}

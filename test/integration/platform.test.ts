@@ -112,9 +112,26 @@ describe("other entrypoints", () => {
 		await waitOnExecutionContext(ctx);
 	});
 
-	it("retries webhook-queue messages into their DLQ rather than dropping them", async () => {
-		const result = await runQueue("mq-webhooks", [{ anything: 1 }]);
-		expect(result.retryBatch.retry).toBe(true);
-		expect(result.explicitAcks).toEqual([]);
+	it("acks webhook-queue events of workspaces without endpoints and keeps the rest, and malformed ones, for the DLQ", async () => {
+		const quiet = await createWorkspace();
+		const subscribed = await createWorkspace();
+		await env.DB.prepare(
+			"INSERT INTO webhook_endpoints (id, workspace_id, url, secret_enc) VALUES ('whe_1', ?, 'https://hooks.example.test', 'x')",
+		)
+			.bind(subscribed.id)
+			.run();
+		const event = (workspaceId: string) => ({
+			v: 1,
+			id: `evt_${workspaceId}`,
+			workspaceId,
+			messageId: null,
+			recipient: null,
+			type: "sent",
+			data: {},
+			createdAt: Date.now(),
+		});
+		const result = await runQueue("mq-webhooks", [event(quiet.id), event(subscribed.id), { anything: 1 }]);
+		expect(result.explicitAcks).toEqual([result.ids[0]]);
+		expect(result.retryMessages.map((m) => m.msgId)).toEqual([result.ids[1], result.ids[2]]);
 	});
 });

@@ -7,7 +7,6 @@ import { ipAllowed, ipInCidr, isValidCidr } from "../../src/lib/cidr";
 import { decryptSecret, encryptSecret } from "../../src/lib/crypto";
 import { base64url, utf8Length } from "../../src/lib/encoding";
 import { MESSAGE_ID_LENGTH, newMessageId, ulid, ulidTime, verifyMessageId } from "../../src/lib/ids";
-import { renderMime } from "../../src/providers/mime";
 
 const KEY = "test-signing-key-0123456789abcdef0123456789";
 
@@ -97,36 +96,6 @@ describe("secrets at rest", () => {
 describe("retry schedule", () => {
 	it("is immediate, 30 s, 2 min, 10 min, then hourly", () => {
 		expect([1, 2, 3, 4, 5, 6, 9].map(retryDelaySeconds)).toEqual([0, 30, 120, 600, 3600, 3600, 3600]);
-	});
-});
-
-describe("renderMime", () => {
-	it("renders headers and both parts, keeps Bcc off the headers and custom headers on", () => {
-		const mime = renderMime({
-			id: "01M82PSQ3HZD8M2SZS809CC750GNV554PM",
-			workspaceId: "ws_a",
-			attempt: 1,
-			message: {
-				from: { email: "app@example.test", name: "App" },
-				to: [{ email: "a@x.test" }],
-				cc: [{ email: "c@x.test", name: "Cee" }],
-				bcc: [{ email: "hidden@x.test" }],
-				replyTo: [{ email: "reply@example.test" }, { email: "r2@example.test", name: "Rëply" }],
-				subject: "Héllo",
-				text: "plain",
-				html: "<b>html</b>",
-				headers: { "X-Campaign": "launch" },
-				tags: [],
-				metadata: {},
-			},
-		});
-		expect(mime).toMatch(/^Message-ID: <01m82psq3hzd8m2szs809cc750gnv554pm@example\.test>$/m);
-		expect(mime).toMatch(/^Reply-To: reply@example\.test, =\?utf-8\?B\?UsOrcGx5\?= <r2@example\.test>\r$/m);
-		expect(mime).toMatch(/^X-Campaign: launch$/m);
-		expect(mime).toContain("multipart/alternative");
-		expect(mime).toContain("plain");
-		expect(mime).toContain("<b>html</b>");
-		expect(mime).not.toContain("hidden@x.test");
 	});
 });
 

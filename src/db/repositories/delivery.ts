@@ -2,10 +2,14 @@
 // claim a queue batch, one to record its results. Rows travel as JSON parameters read with json_each,
 // which keeps every statement under D1's 100-bound-parameter limit whatever the batch size; message
 // rows, which carry bodies, are split so no parameter nears D1's 2 MB string limit.
+//
+// Claims are leases: a claim writes a fresh token and an expiry, and every outcome is written only
+// where the row still holds that token, so a late or concurrent writer changes nothing.
 
 import { utf8Length } from "../../lib/encoding";
 import { count } from "../../lib/metrics";
 import type { GatewayType, MessageStatus } from "../schema";
+import type { EventRow } from "./events";
 
 export type MaterializeRow = {
 	id: string;
@@ -27,99 +31,174 @@ export type MaterializeRow = {
 
 export type RecipientRow = { m: string; k: "to" | "cc" | "bcc"; e: string; n: string | null };
 
-export type ClaimedState = { id: string; status: MessageStatus; attempts: number };
+/** A row this batch now holds the lease of. */
+export type ClaimedRow = { id: string; workspace_id: string; attempts: number; created_at: number };
 
-export type GatewayRow = { id: string; workspace_id: string; type: GatewayType };
+/** What a redrive needs to rebuild the message from D1. */
+export type ContentRow = Omit<MaterializeRow, "created_at"> & { created_at: number };
 
-export type MaterializeResult = {
-	/** Current state of every id of the batch that exists in D1 after the batch. */
-	states: Map<string, ClaimedState>;
-	/** Enabled gateways of the batch's workspaces, best priority first. */
-	gateways: GatewayRow[];
+export type RecipientState = {
+	message_id: string;
+	kind: "to" | "cc" | "bcc";
+	email: string;
+	name: string | null;
+	status: MessageStatus;
 };
 
-const CLAIMABLE = "('queued','deferred','processing')";
+export type RowState = {
+	id: string;
+	status: MessageStatus;
+	lease_expires_at: number | null;
+	next_attempt_at: number | null;
+};
 
-export async function materializeAndClaim(
+export type GatewayRow = {
+	id: string;
+	workspace_id: string;
+	type: GatewayType;
+	config: string;
+	credentials_enc: string | null;
+};
+
+export type ClaimInput = {
+	rows: MaterializeRow[];
+	recipients: RecipientRow[];
+	/** Every message id of the batch, materialized now or earlier. */
+	ids: string[];
+	/** Ids whose content must be read back from D1 (redriven rows). */
+	contentIds: string[];
+	workspaceIds: string[];
+	token: string;
+	leaseUntil: number;
+	now: number;
+};
+
+export type ClaimResult = {
+	claimed: ClaimedRow[];
+	content: ContentRow[];
+	recipients: RecipientState[];
+	/** State after the batch of every id that has a row. */
+	states: Map<string, RowState>;
+	/** Enabled gateways of the batch's workspaces, best priority first. */
+	gateways: GatewayRow[];
+	/** Events this batch wrote (`queued` for new rows, `processing` for claims). */
+	events: EventRow[];
+};
+
+export const FINAL_STATUSES = "('sent','delivered','bounced','rejected','failed','cancelled')";
+const PENDING_RECIPIENT = "('queued','deferred','processing')";
+const EVENT_COLUMNS = "id, workspace_id, message_id, recipient, type, data, created_at";
+const IN_IDS = "SELECT value FROM json_each(?1)";
+
+export async function materializeAndClaim(db: D1Database, input: ClaimInput): Promise<ClaimResult> {
+	const { token, now } = input;
+	const idsJson = JSON.stringify(input.ids);
+	const held = `SELECT id FROM messages WHERE id IN (${IN_IDS}) AND lease_token = ?2`;
+	const results = await db.batch([
+		...insertMessages(db, input.rows, "queued", now),
+		insertRecipients(db, input.recipients, "queued"),
+		db
+			.prepare(
+				`INSERT INTO events (${EVENT_COLUMNS})
+				 SELECT id || ':queued', workspace_id, id, NULL, 'queued', '{}', created_at FROM messages WHERE id IN (${IN_IDS})
+				 ON CONFLICT DO NOTHING RETURNING ${EVENT_COLUMNS}`,
+			)
+			.bind(idsJson),
+		// A row is claimable when it waits (queued), its next attempt is due (deferred), or the lease of a
+		// consumer that died has run out (processing).
+		db
+			.prepare(
+				`UPDATE messages SET status = 'processing', lease_token = ?2, lease_expires_at = ?3, updated_at = ?4
+				 WHERE id IN (${IN_IDS}) AND (status = 'queued'
+				   OR (status = 'deferred' AND (next_attempt_at IS NULL OR next_attempt_at <= ?4))
+				   OR (status = 'processing' AND (lease_expires_at IS NULL OR lease_expires_at <= ?4)))
+				 RETURNING id, workspace_id, attempts, created_at`,
+			)
+			.bind(idsJson, token, input.leaseUntil, now),
+		db
+			.prepare(
+				`INSERT INTO events (${EVENT_COLUMNS})
+				 SELECT id || ':processing:' || ?2, workspace_id, id, NULL, 'processing', json_object('attempt', attempts + 1), ?3
+				 FROM messages WHERE id IN (${IN_IDS}) AND lease_token = ?2
+				 ON CONFLICT DO NOTHING RETURNING ${EVENT_COLUMNS}`,
+			)
+			.bind(idsJson, token, now),
+		db
+			.prepare(
+				`UPDATE message_recipients SET status = 'processing'
+				 WHERE message_id IN (${held}) AND status IN ${PENDING_RECIPIENT}`,
+			)
+			.bind(idsJson, token),
+		db
+			.prepare(`SELECT message_id, kind, email, name, status FROM message_recipients WHERE message_id IN (${held})`)
+			.bind(idsJson, token),
+		db
+			.prepare(
+				`SELECT id, workspace_id, api_key_id, sandbox, from_email, from_name, reply_to, subject, html, text, headers,
+				   tags, metadata, content_key, created_at
+				 FROM messages WHERE id IN (${IN_IDS}) AND lease_token = ?2`,
+			)
+			.bind(JSON.stringify(input.contentIds), token),
+		db
+			.prepare(`SELECT id, status, lease_expires_at, next_attempt_at FROM messages WHERE id IN (${IN_IDS})`)
+			.bind(idsJson),
+		db
+			.prepare(
+				`SELECT id, workspace_id, type, config, credentials_enc FROM gateways
+				 WHERE enabled = 1 AND workspace_id IN (${IN_IDS}) ORDER BY priority, id`,
+			)
+			.bind(JSON.stringify(input.workspaceIds)),
+	]);
+	count("d1_write_batches_total");
+	const tail = results.slice(-8);
+	const rowsOf = <T>(i: number) => (tail[i]?.results ?? []) as T[];
+	const states = new Map<string, RowState>();
+	for (const row of rowsOf<RowState>(6)) states.set(row.id, row);
+	return {
+		events: [...rowsOf<EventRow>(0), ...rowsOf<EventRow>(2)],
+		claimed: rowsOf<ClaimedRow>(1),
+		recipients: rowsOf<RecipientState>(4),
+		content: rowsOf<ContentRow>(5),
+		states,
+		gateways: rowsOf<GatewayRow>(7),
+	};
+}
+
+function insertMessages(
 	db: D1Database,
 	rows: MaterializeRow[],
-	recipients: RecipientRow[],
-	ids: string[],
+	status: "queued" | "failed",
 	now: number,
-): Promise<MaterializeResult> {
-	const idsJson = JSON.stringify(ids);
-	const workspacesJson = JSON.stringify([...new Set(rows.map((r) => r.workspace_id))]);
-	const inIds = "SELECT value FROM json_each(?1)";
+): D1PreparedStatement[] {
 	// Bodies make the rows large: they are bound in chunks that each stay under D1's 2 MB string limit.
-	const inserts = chunkJson(rows, MAX_PARAM_BYTES).map((chunk) =>
-		// Messages of a deleted workspace are skipped rather than failing the whole transaction.
+	// Messages of a deleted workspace are skipped rather than failing the whole transaction.
+	const v = (name: string) => `json_extract(value,'$.${name}')`;
+	return chunkJson(rows, MAX_PARAM_BYTES).map((chunk) =>
 		db
 			.prepare(
 				`INSERT INTO messages (id, workspace_id, api_key_id, source, sandbox, from_email, from_name, reply_to, subject,
-				   html, text, headers, tags, metadata, content_key, status, created_at, updated_at)
-				 SELECT json_extract(value,'$.id'), json_extract(value,'$.workspace_id'), json_extract(value,'$.api_key_id'), 'api',
-				   json_extract(value,'$.sandbox'), json_extract(value,'$.from_email'), json_extract(value,'$.from_name'),
-				   json_extract(value,'$.reply_to'), json_extract(value,'$.subject'), json_extract(value,'$.html'),
-				   json_extract(value,'$.text'), json_extract(value,'$.headers'), json_extract(value,'$.tags'),
-				   json_extract(value,'$.metadata'), json_extract(value,'$.content_key'), 'queued',
-				   json_extract(value,'$.created_at'), ?2
+				   html, text, headers, tags, metadata, content_key, status, next_attempt_at, created_at, updated_at)
+				 SELECT ${v("id")}, ${v("workspace_id")}, ${v("api_key_id")}, 'api', ${v("sandbox")}, ${v("from_email")},
+				   ${v("from_name")}, ${v("reply_to")}, ${v("subject")}, ${v("html")}, ${v("text")}, ${v("headers")}, ${v("tags")},
+				   ${v("metadata")}, ${v("content_key")}, ?2, ${v("created_at")}, ${v("created_at")}, ?3
 				 FROM json_each(?1)
-				 WHERE json_extract(value,'$.workspace_id') IN (SELECT id FROM workspaces)
+				 WHERE ${v("workspace_id")} IN (SELECT id FROM workspaces)
 				 ON CONFLICT(id) DO NOTHING`,
 			)
-			.bind(chunk, now),
+			.bind(chunk, status, now),
 	);
-	const results = await db.batch([
-		...inserts,
-		db
-			.prepare(
-				`INSERT INTO message_recipients (message_id, kind, email, name, status)
-				 SELECT json_extract(value,'$.m'), json_extract(value,'$.k'), json_extract(value,'$.e'), json_extract(value,'$.n'), 'queued'
-				 FROM json_each(?1)
-				 WHERE json_extract(value,'$.m') IN (SELECT id FROM messages WHERE id IN (SELECT json_extract(value,'$.m') FROM json_each(?1)))
-				 ON CONFLICT DO NOTHING`,
-			)
-			.bind(JSON.stringify(recipients)),
-		db
-			.prepare(
-				`INSERT INTO events (id, workspace_id, message_id, type, data, created_at)
-				 SELECT id || ':queued', workspace_id, id, 'queued', '{}', created_at FROM messages WHERE id IN (${inIds})
-				 ON CONFLICT DO NOTHING`,
-			)
-			.bind(idsJson),
-		db
-			.prepare(
-				`UPDATE messages SET status = 'processing', attempts = attempts + 1, updated_at = ?2
-				 WHERE id IN (${inIds}) AND status IN ${CLAIMABLE}`,
-			)
-			.bind(idsJson, now),
-		db
-			.prepare(
-				`INSERT INTO events (id, workspace_id, message_id, type, data, created_at)
-				 SELECT id || ':processing:' || attempts, workspace_id, id, 'processing', json_object('attempt', attempts), ?2
-				 FROM messages WHERE id IN (${inIds}) AND status = 'processing'
-				 ON CONFLICT DO NOTHING`,
-			)
-			.bind(idsJson, now),
-		db
-			.prepare(
-				`UPDATE message_recipients SET status = 'processing' WHERE message_id IN (${inIds})
-				 AND message_id IN (SELECT id FROM messages WHERE id IN (${inIds}) AND status = 'processing')`,
-			)
-			.bind(idsJson),
-		db.prepare(`SELECT id, status, attempts FROM messages WHERE id IN (${inIds})`).bind(idsJson),
-		db
-			.prepare(
-				`SELECT id, workspace_id, type FROM gateways
-				 WHERE enabled = 1 AND workspace_id IN (SELECT value FROM json_each(?1))
-				 ORDER BY priority, id`,
-			)
-			.bind(workspacesJson),
-	]);
-	count("d1_write_batches_total");
-	const states = new Map<string, ClaimedState>();
-	for (const row of (results.at(-2)?.results ?? []) as ClaimedState[]) states.set(row.id, row);
-	return { states, gateways: (results.at(-1)?.results ?? []) as GatewayRow[] };
+}
+
+function insertRecipients(db: D1Database, recipients: RecipientRow[], status: "queued" | "failed") {
+	return db
+		.prepare(
+			`INSERT INTO message_recipients (message_id, kind, email, name, status)
+			 SELECT json_extract(value,'$.m'), json_extract(value,'$.k'), json_extract(value,'$.e'), json_extract(value,'$.n'), ?2
+			 FROM json_each(?1)
+			 WHERE json_extract(value,'$.m') IN (SELECT id FROM messages WHERE id IN (SELECT json_extract(value,'$.m') FROM json_each(?1)))
+			 ON CONFLICT DO NOTHING`,
+		)
+		.bind(JSON.stringify(recipients), status);
 }
 
 /** D1 refuses strings over 2,000,000 bytes; bound JSON stays well below. */
@@ -148,86 +227,138 @@ export function chunkJson<T>(items: readonly T[], maxBytes: number): string[] {
 	return chunks;
 }
 
+export type RecipientOutcome = {
+	email: string;
+	status: MessageStatus;
+	/** 1 when this attempt tried the recipient. */
+	tried: 0 | 1;
+	gateway_id: string | null;
+	provider_message_id: string | null;
+	error: string | null;
+};
+
 export type Outcome = {
 	id: string;
-	workspace_id: string;
+	/** The lease the outcome is written under. */
+	token: string;
 	status: Extract<MessageStatus, "sent" | "deferred" | "rejected" | "failed">;
-	attempt: number;
+	attempts: number;
 	gateway_id: string | null;
 	provider_message_id: string | null;
 	mime_key: string | null;
 	error: string | null;
+	next_attempt_at: number | null;
+	recipients: RecipientOutcome[];
 };
 
-/** Writes every outcome of a consumer batch in one D1 batch. */
-export async function recordOutcomes(db: D1Database, outcomes: Outcome[], now: number): Promise<void> {
-	if (outcomes.length === 0) return;
+export type RecordResult = {
+	/** Ids whose outcome was written (their lease was still held). */
+	applied: Set<string>;
+	events: EventRow[];
+};
+
+/** Writes every outcome of a consumer batch in one D1 batch, each only under its own lease. */
+export async function recordOutcomes(
+	db: D1Database,
+	outcomes: Outcome[],
+	events: (EventRow & { token: string })[],
+	now: number,
+): Promise<RecordResult> {
+	if (outcomes.length === 0) return { applied: new Set(), events: [] };
 	const json = JSON.stringify(outcomes);
-	const field = (name: string) => `json_extract(r.value,'$.${name}')`;
-	await db.batch([
+	const recipients = outcomes.flatMap((o) => o.recipients.map((r) => ({ ...r, m: o.id, token: o.token })));
+	const f = (name: string) => `json_extract(r.value,'$.${name}')`;
+	const holds = (id: string, token: string) =>
+		`EXISTS (SELECT 1 FROM messages h WHERE h.id = ${id} AND h.lease_token = ${token})`;
+	const results = await db.batch([
+		// Events and recipients first: the message update below releases the lease they are checked against.
 		db
 			.prepare(
-				`UPDATE messages SET status = ${field("status")}, gateway_id = ${field("gateway_id")},
-				   provider_message_id = COALESCE(${field("provider_message_id")}, provider_message_id),
-				   mime_key = COALESCE(${field("mime_key")}, mime_key), last_error = ${field("error")},
-				   sent_at = CASE WHEN ${field("status")} = 'sent' THEN ?2 ELSE sent_at END, updated_at = ?2
-				 FROM json_each(?1) AS r WHERE messages.id = ${field("id")}`,
+				`INSERT INTO events (${EVENT_COLUMNS})
+				 SELECT ${f("id")}, ${f("workspace_id")}, ${f("message_id")}, ${f("recipient")}, ${f("type")}, ${f("data")},
+				   ${f("created_at")}
+				 FROM json_each(?1) AS r WHERE ${holds(f("message_id"), f("token"))}
+				 ON CONFLICT DO NOTHING RETURNING ${EVENT_COLUMNS}`,
 			)
-			.bind(json, now),
+			.bind(JSON.stringify(events)),
 		db
 			.prepare(
-				`UPDATE message_recipients SET status = ${field("status")}, last_event_at = ?2
-				 FROM json_each(?1) AS r WHERE message_recipients.message_id = ${field("id")}`,
+				`UPDATE message_recipients SET status = ${f("status")}, attempts = attempts + ${f("tried")},
+				   gateway_id = COALESCE(${f("gateway_id")}, gateway_id),
+				   provider_message_id = COALESCE(${f("provider_message_id")}, provider_message_id),
+				   last_error = CASE WHEN ${f("tried")} = 1 THEN ${f("error")} ELSE last_error END, last_event_at = ?2
+				 FROM json_each(?1) AS r
+				 WHERE message_recipients.message_id = ${f("m")} AND message_recipients.email = ${f("email")}
+				   AND ${holds(f("m"), f("token"))}`,
 			)
-			.bind(json, now),
+			.bind(JSON.stringify(recipients), now),
 		db
 			.prepare(
-				`INSERT INTO events (id, workspace_id, message_id, type, data, created_at)
-				 SELECT ${field("id")} || ':' || ${field("status")} ||
-				     CASE WHEN ${field("status")} = 'deferred' THEN ':' || ${field("attempt")} ELSE '' END,
-				   ${field("workspace_id")}, ${field("id")}, ${field("status")},
-				   json_object('attempt', ${field("attempt")}, 'gateway_id', ${field("gateway_id")},
-				     'provider_message_id', ${field("provider_message_id")}, 'error', ${field("error")}),
-				   ?2
-				 FROM json_each(?1) AS r WHERE true
-				 ON CONFLICT DO NOTHING`,
+				`UPDATE messages SET status = ${f("status")}, attempts = ${f("attempts")}, gateway_id = ${f("gateway_id")},
+				   provider_message_id = COALESCE(${f("provider_message_id")}, provider_message_id),
+				   mime_key = COALESCE(${f("mime_key")}, mime_key), last_error = ${f("error")},
+				   next_attempt_at = ${f("next_attempt_at")}, lease_token = NULL, lease_expires_at = NULL,
+				   sent_at = CASE WHEN ${f("status")} = 'sent' THEN ?2 ELSE sent_at END, updated_at = ?2
+				 FROM json_each(?1) AS r WHERE messages.id = ${f("id")} AND messages.lease_token = ${f("token")}
+				 RETURNING messages.id`,
 			)
 			.bind(json, now),
 	]);
 	count("d1_write_batches_total");
+	const applied = new Set(((results[2]?.results ?? []) as { id: string }[]).map((r) => r.id));
+	return { applied, events: (results[0]?.results ?? []) as EventRow[] };
 }
 
-/** Marks messages that exhausted their retries (or could not be processed) as failed, with an event. */
-export async function markFailed(
-	db: D1Database,
-	failures: { id: string; workspace_id: string; error: string }[],
-	now: number,
-): Promise<void> {
-	if (failures.length === 0) return;
-	const json = JSON.stringify(failures);
-	await db.batch([
+export type Failure = {
+	id: string;
+	workspace_id: string;
+	error: string;
+	/** The message as the job carried it, so a job that never reached D1 still leaves a row. */
+	row: MaterializeRow | null;
+	recipients: RecipientRow[];
+};
+
+/**
+ * Marks dead-lettered messages failed, with an event: a row that never materialized is created from
+ * the job itself. A row under a live lease is left to its holder, and a final row stays as it is.
+ */
+export async function markFailed(db: D1Database, failures: Failure[], now: number): Promise<EventRow[]> {
+	if (failures.length === 0) return [];
+	const json = JSON.stringify(failures.map(({ id, error }) => ({ id, error })));
+	const rows = failures.flatMap((f) => (f.row ? [f.row] : []));
+	const results = await db.batch([
+		...insertMessages(db, rows, "failed", now),
+		insertRecipients(
+			db,
+			failures.flatMap((f) => f.recipients),
+			"failed",
+		),
 		db
 			.prepare(
-				`UPDATE messages SET status = 'failed', last_error = json_extract(r.value,'$.error'), updated_at = ?2
+				`UPDATE messages SET status = 'failed', last_error = json_extract(r.value,'$.error'), lease_token = NULL,
+				   lease_expires_at = NULL, next_attempt_at = NULL, updated_at = ?2
 				 FROM json_each(?1) AS r WHERE messages.id = json_extract(r.value,'$.id')
-				 AND messages.status NOT IN ('sent','delivered','bounced','rejected','cancelled')`,
+				 AND (messages.status NOT IN ${FINAL_STATUSES} OR (messages.status = 'failed' AND messages.last_error IS NULL))
+				 AND (messages.lease_expires_at IS NULL OR messages.lease_expires_at <= ?2)`,
 			)
 			.bind(json, now),
 		db
 			.prepare(
-				`UPDATE message_recipients SET status = 'failed'
-				 FROM json_each(?1) AS r WHERE message_recipients.message_id = json_extract(r.value,'$.id')
-				 AND message_recipients.status NOT IN ('sent','delivered','bounced','rejected','cancelled')`,
+				`UPDATE message_recipients SET status = 'failed', last_event_at = ?1
+				 WHERE message_id IN (SELECT id FROM messages WHERE id IN (SELECT json_extract(value,'$.id') FROM json_each(?2))
+				   AND status = 'failed') AND status IN ${PENDING_RECIPIENT}`,
 			)
-			.bind(json),
+			.bind(now, json),
 		db
 			.prepare(
-				`INSERT INTO events (id, workspace_id, message_id, type, data, created_at)
-				 SELECT m.id || ':failed', m.workspace_id, m.id, 'failed', json_object('error', json_extract(r.value,'$.error')), ?2
+				`INSERT INTO events (${EVENT_COLUMNS})
+				 SELECT m.id || ':failed:' || m.attempts, m.workspace_id, m.id, NULL, 'failed',
+				   json_object('error', json_extract(r.value,'$.error')), ?2
 				 FROM json_each(?1) AS r JOIN messages m ON m.id = json_extract(r.value,'$.id') AND m.status = 'failed'
-				 ON CONFLICT DO NOTHING`,
+				 ON CONFLICT DO NOTHING RETURNING ${EVENT_COLUMNS}`,
 			)
 			.bind(json, now),
 	]);
 	count("d1_write_batches_total");
+	return (results.at(-1)?.results ?? []) as EventRow[];
 }

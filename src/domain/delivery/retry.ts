@@ -1,7 +1,13 @@
-// When a temporarily failed message is tried again (DESIGN.md: immediate, 30 s, 2 min, 10 min, 1 h, …).
-// After the queue's max_retries (wrangler.toml) the message goes to the DLQ and becomes `failed`.
+// The delivery attempt schedule, kept in D1 (`attempts`, `next_attempt_at`) rather than in the queue's
+// own retry count, so that deferrals (limits, paused queues, held leases) never spend it: only real
+// delivery failures count (DESIGN.md: immediate, 30 s, 2 min, 10 min, 1 h, then hourly).
+import { HOUR } from "../../lib/time";
 
 export const RETRY_DELAYS_SECONDS = [0, 30, 120, 600, 3600] as const;
+/** Delivery attempts after the first one before a message fails for good. */
+export const MAX_RETRIES = 8;
+/** A message still undelivered this long after it was accepted fails for good. */
+export const MAX_AGE_MS = 72 * HOUR;
 
 /** Delay before the attempt that follows attempt number `attempt` (1-based). */
 export function retryDelaySeconds(attempt: number): number {
@@ -9,5 +15,16 @@ export function retryDelaySeconds(attempt: number): number {
 	return RETRY_DELAYS_SECONDS[index] ?? 3600;
 }
 
+/** True when a message that just failed its `attempts`-th attempt may not be tried again. */
+export function retriesExhausted(attempts: number, acceptedAt: number, now: number): boolean {
+	return attempts > MAX_RETRIES || now - acceptedAt >= MAX_AGE_MS;
+}
+
 /** Back-off when the consumer's own storage failed, so a D1 hiccup is not hammered. */
 export const STORAGE_RETRY_DELAY_SECONDS = 10;
+
+/** How long a claim holds a message: well above a batch's deliveries (DELIVERY_TIMEOUT_MS each, in parallel). */
+export const LEASE_MS = 5 * 60 * 1000;
+
+/** Cloudflare Queues delay a message by at most 12 h; a later attempt waits in D1 for the cron. */
+export const MAX_QUEUE_DELAY_SECONDS = 12 * 60 * 60;

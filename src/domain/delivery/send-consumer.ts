@@ -1,101 +1,255 @@
 // The `send` queue consumer (DESIGN.md "Send consumer"): materialize the batch into D1 and claim it
-// in one D1 batch, deliver each claimed message through its gateway, record every outcome in one more
-// D1 batch, then ack or retry each message on its own. Redelivery is harmless: materialization is
-// idempotent and only messages still waiting are claimed.
-import type { MaterializeRow, Outcome, RecipientRow } from "../../db/repositories/delivery";
+// with a lease in one D1 batch, render and deliver each claimed message, record every outcome in one
+// more D1 batch under its lease, then ack each queue message or hand its next attempt back to the
+// queue. Redelivery is harmless: materialization is idempotent, only a lease holder delivers, and a
+// queue message for a row someone else holds, or that is not due yet, is re-sent for later rather
+// than spending the queue's own retries (which count consumer failures, not deferrals).
+import type { ClaimedRow, ClaimResult, RecipientState } from "../../db/repositories/delivery";
 import { materializeAndClaim, recordOutcomes } from "../../db/repositories/delivery";
+import type { MessageStatus } from "../../db/schema";
+import { randomToken } from "../../lib/crypto";
+import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
-import { deliverWithTimeout, selectGateway } from "../../providers/registry";
-import { DELIVERY_TIMEOUT_MS, type DeliveryResult } from "../../providers/types";
-import { type AcceptedMessage, acceptedMessageSchema, type SendJob, sendJobSchema } from "../messages/model";
-import { retryDelaySeconds, STORAGE_RETRY_DELAY_SECONDS } from "./retry";
+import { sendAll } from "../../lib/queue-batches";
+import { deliverWithTimeout } from "../../providers/registry";
+import { DELIVERY_TIMEOUT_MS } from "../../providers/types";
+import { type EventQueues, publishEvents } from "../events/emitter";
+import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
+import { type GatewayDeps, GatewayPicker } from "./gateways";
+import { type AttemptOutcome, type AttemptResult, classifyAttempt } from "./outcome";
+import { render } from "./render";
+import { LEASE_MS, MAX_QUEUE_DELAY_SECONDS, STORAGE_RETRY_DELAY_SECONDS } from "./retry";
+import { messageFromRows, messageRow, readStoredContent, recipientRows } from "./rows";
 
-export type SendConsumerDeps = { db: D1Database; bodies: R2Bucket; deadLetter: Queue };
+export type SendConsumerDeps = {
+	db: D1Database;
+	sendQueue: Queue;
+	deadLetter: Queue;
+	events: EventQueues;
+	gateways: GatewayDeps;
+};
 
 /** A queue body the consumer could not use, as it is put on the DLQ. */
 export type DeadLetter = { deadLettered: { reason: string; body: unknown } };
 
-/** Content above this size stays in R2 only; D1 rows keep at most this much (DESIGN.md "Storage"). */
-const D1_CONTENT_LIMIT = 256 * 1024;
+type Work = { queued: Message<unknown>; job: QueueJob; message: AcceptedMessage | null };
 
-type Work = { queued: Message<unknown>; job: SendJob; message: AcceptedMessage };
+/** A later attempt handed back to the queue: `queued` is acked once the redrive is durable. */
+type Later = { queued: Message<unknown>; job: RedriveJob; delaySeconds: number };
+
+const FINAL = new Set<MessageStatus>(["sent", "delivered", "bounced", "rejected", "failed", "cancelled"]);
 
 export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendConsumerDeps): Promise<void> {
 	const work = (await Promise.all(batch.messages.map((m) => readJob(m, deps)))).filter((w) => w !== null);
 	if (work.length === 0) return;
 
+	// One queue message per id does the work; copies in the same batch are acked once it is settled.
+	const primary = new Map<string, Work>();
+	const copies: Work[] = [];
+	for (const w of work) {
+		const first = primary.get(w.job.id);
+		if (!first) primary.set(w.job.id, w);
+		else if (!first.message && w.message) {
+			// Keep the copy that carries content, so a new message is materialized from it.
+			primary.set(w.job.id, w);
+			copies.push(first);
+		} else copies.push(w);
+	}
+	const unique = [...primary.values()];
+
 	const now = Date.now();
-	let materialized: Awaited<ReturnType<typeof materializeAndClaim>>;
+	const token = randomToken(12);
+	let claim: ClaimResult;
 	try {
-		materialized = await materializeAndClaim(
-			deps.db,
-			work.map(toRow),
-			work.flatMap(toRecipients),
-			work.map((w) => w.job.id),
+		claim = await materializeAndClaim(deps.db, {
+			rows: unique.flatMap((w) => (w.job.kind === "accepted" ? [messageRow(w.job, w.message)] : [])),
+			recipients: unique.flatMap((w) => recipientRows(w.job.id, w.message)),
+			ids: unique.map((w) => w.job.id),
+			contentIds: unique.filter((w) => !w.message).map((w) => w.job.id),
+			workspaceIds: [...new Set(unique.map((w) => w.job.workspaceId))],
+			token,
+			leaseUntil: now + LEASE_MS,
 			now,
-		);
+		});
 	} catch (error) {
-		console.error("send consumer: materialize failed, retrying batch", { error: String(error) });
+		console.error("send consumer: materialize failed, retrying batch", { error: errorSummary(error) });
 		for (const w of work) w.queued.retry({ delaySeconds: STORAGE_RETRY_DELAY_SECONDS });
 		return;
 	}
-	count("messages_materialized_total", work.length);
+	count("messages_materialized_total", unique.filter((w) => w.job.kind === "accepted").length);
+	await publishEvents(claim.events, deps.events);
 
-	const claimed: Work[] = [];
-	for (const w of work) {
-		const state = materialized.states.get(w.job.id);
-		if (!state) {
-			// Only possible when the workspace is gone: there is nobody left to deliver for.
-			console.warn("send consumer: dropping message of a deleted workspace", { id: w.job.id });
-			w.queued.ack();
-		} else if (state.status === "processing") {
-			claimed.push(w);
+	const claimed = new Map(claim.claimed.map((c) => [c.id, c]));
+	const later: Later[] = [];
+	const mine: { w: Work; row: ClaimedRow }[] = [];
+	for (const w of unique) {
+		const row = claimed.get(w.job.id);
+		if (row) {
+			mine.push({ w, row });
+			continue;
+		}
+		const state = claim.states.get(w.job.id);
+		if (state?.status === "processing" && state.lease_expires_at !== null) {
+			// Another consumer holds it. If that one dies, this copy picks the message up once the lease ends.
+			later.push(redrive(w, "lease_held", secondsUntil(state.lease_expires_at, now) + 1));
+		} else if (state?.status === "deferred" && state.next_attempt_at !== null) {
+			later.push(redrive(w, "not_due", secondsUntil(state.next_attempt_at, now)));
 		} else {
-			// Already sent, rejected, failed or cancelled: a redelivery changes nothing.
+			// Final, scheduled, or gone with its workspace: nothing to do for this copy.
+			if (!state) console.warn("send consumer: no row for message", { id: w.job.id });
 			w.queued.ack();
 		}
 	}
 
-	const outcomes = await Promise.all(
-		claimed.map((w) => deliver(w, materialized.states.get(w.job.id)?.attempts ?? 1, materialized.gateways, deps)),
-	);
+	const picker = new GatewayPicker(claim.gateways, deps.gateways);
+	const attempts = await Promise.all(mine.map(({ w, row }) => attempt(w, row, claim, picker, token, deps)));
+	let recorded: Awaited<ReturnType<typeof recordOutcomes>>;
 	try {
-		await recordOutcomes(deps.db, outcomes, Date.now());
+		recorded = await recordOutcomes(
+			deps.db,
+			attempts.map((a) => a.outcome),
+			attempts.flatMap((a) => a.events),
+			Date.now(),
+		);
 	} catch (error) {
-		// The attempts happened but were not recorded; retrying re-runs them (at-least-once).
-		console.error("send consumer: recording outcomes failed, retrying claimed messages", { error: String(error) });
-		for (const w of claimed) w.queued.retry({ delaySeconds: STORAGE_RETRY_DELAY_SECONDS });
+		// The attempts happened but were not recorded; the lease runs out and the message is tried again
+		// (at-least-once, with the provider keys stable per recipient).
+		console.error("send consumer: recording outcomes failed", { error: errorSummary(error), size: mine.length });
+		for (const { w } of mine) w.queued.retry({ delaySeconds: STORAGE_RETRY_DELAY_SECONDS });
+		await settleLater(later, deps);
+		for (const c of copies) c.queued.ack();
 		return;
 	}
+	await publishEvents(recorded.events, deps.events);
 
-	claimed.forEach((w, i) => {
-		const outcome = outcomes[i];
-		if (outcome?.status === "deferred") {
-			count("messages_deferred_total");
-			w.queued.retry({ delaySeconds: retryDelaySeconds(outcome.attempt) });
-		} else {
-			if (outcome?.status === "sent") count("messages_sent_total");
-			else count("messages_failed_total");
+	mine.forEach(({ w }, i) => {
+		const a = attempts[i];
+		if (!a || !recorded.applied.has(w.job.id)) {
+			// The lease ran out and someone else claimed the row: that holder's outcome stands.
+			console.warn("send consumer: lease lost before recording", { id: w.job.id });
 			w.queued.ack();
+			return;
 		}
+		countOutcome(a);
+		if (a.retryInSeconds === null) w.queued.ack();
+		else if (a.retryInSeconds <= MAX_QUEUE_DELAY_SECONDS) later.push(redrive(w, "deferred", a.retryInSeconds));
+		// Further out than a queue delay reaches: the row waits in D1 with its next_attempt_at for the cron.
+		else w.queued.ack();
 	});
+	await settleLater(later, deps);
+	count("send_duplicates_skipped_total", copies.length);
+	for (const c of copies) c.queued.ack();
+}
+
+function countOutcome(a: AttemptOutcome): void {
+	const status = a.outcome.status;
+	if (status === "sent") count("messages_sent_total");
+	else if (status === "deferred") count("messages_deferred_total");
+	else if (status === "rejected") count("messages_rejected_total");
+	else count("messages_failed_total");
+}
+
+function secondsUntil(at: number, now: number): number {
+	return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil((at - now) / 1000)));
+}
+
+function redrive(w: Work, reason: RedriveJob["reason"], delaySeconds: number): Later {
+	return {
+		queued: w.queued,
+		job: { v: 1, kind: "redrive", id: w.job.id, workspaceId: w.job.workspaceId, reason },
+		delaySeconds,
+	};
+}
+
+/** Puts the next attempts on the queue, then acks what they replace; a refused send retries the original. */
+async function settleLater(later: readonly Later[], deps: SendConsumerDeps): Promise<void> {
+	if (later.length === 0) return;
+	const durable = await sendAll(
+		deps.sendQueue,
+		later.map((l) => l.job),
+		(i) => later[i]?.delaySeconds ?? 0,
+	);
+	later.forEach((l, i) => {
+		if (durable[i]) l.queued.ack();
+		else l.queued.retry({ delaySeconds: Math.max(l.delaySeconds, STORAGE_RETRY_DELAY_SECONDS) });
+	});
+	count("messages_requeued_total", durable.filter(Boolean).length);
+}
+
+async function attempt(
+	w: Work,
+	row: ClaimedRow,
+	claim: ClaimResult,
+	picker: GatewayPicker,
+	token: string,
+	deps: SendConsumerDeps,
+): Promise<AttemptOutcome> {
+	const recipients = claim.recipients.filter((r) => r.message_id === w.job.id);
+	const pending = [...new Set(recipients.filter((r) => !FINAL.has(r.status)).map((r) => r.email))];
+	const base = {
+		id: w.job.id,
+		workspaceId: w.job.workspaceId,
+		token,
+		attempts: row.attempts,
+		acceptedAt: row.created_at,
+		recipients,
+		tried: pending,
+	};
+	const result = await deliver(w, row, recipients, pending, claim, picker, deps);
+	return classifyAttempt({ ...base, result, now: Date.now() });
+}
+
+async function deliver(
+	w: Work,
+	row: ClaimedRow,
+	recipients: readonly RecipientState[],
+	pending: readonly string[],
+	claim: ClaimResult,
+	picker: GatewayPicker,
+	deps: SendConsumerDeps,
+): Promise<AttemptResult> {
+	const content = claim.content.find((c) => c.id === w.job.id);
+	const message = w.message ?? (content ? await messageFromRows(content, recipients, deps.gateways.bodies) : null);
+	if (!message) {
+		return { kind: "failed", gatewayId: null, failure: "final", reason: "the message content is missing" };
+	}
+	const sandbox = w.job.kind === "accepted" ? w.job.sandbox : content?.sandbox === 1;
+	const choice = await picker.pick(w.job.workspaceId, sandbox);
+	if (!choice.ok) {
+		const failure = choice.kind === "none" ? "final" : "auth";
+		return { kind: "failed", gatewayId: choice.gatewayId, failure, reason: choice.reason };
+	}
+	const { gateway } = choice;
+	const rendered = await render({
+		id: w.job.id,
+		workspaceId: w.job.workspaceId,
+		message,
+		recipients: pending,
+		attempt: row.attempts + 1,
+	});
+	if (!rendered.ok) return { kind: "failed", gatewayId: gateway.id, failure: "permanent", reason: rendered.error };
+	const result = await deliverWithTimeout(
+		(signal) => gateway.send(rendered.value.message, rendered.value.envelope, signal),
+		DELIVERY_TIMEOUT_MS,
+	);
+	if ("timedOut" in result)
+		return { kind: "failed", gatewayId: gateway.id, failure: "temporary", reason: result.message };
+	return { kind: "delivered", gatewayId: gateway.id, recipients: result.recipients, mimeKey: result.mimeKey ?? null };
 }
 
 async function readJob(queued: Message<unknown>, deps: SendConsumerDeps): Promise<Work | null> {
-	const parsed = sendJobSchema.safeParse(queued.body);
-	if (!parsed.success)
-		return deadLetter(queued, `invalid send job: ${parsed.error.issues[0]?.message ?? "unknown"}`, deps);
+	const parsed = queueJobSchema.safeParse(queued.body);
+	if (!parsed.success) return deadLetter(queued, "the queue message is not a send job", deps);
 	const job = parsed.data;
+	if (job.kind === "redrive") return { queued, job, message: null };
 	if (job.message) return { queued, job, message: job.message };
-	const stored = job.contentKey ? await deps.bodies.get(job.contentKey) : null;
-	if (!stored) return deadLetter(queued, `content ${job.contentKey} is missing from R2`, deps);
-	const message = acceptedMessageSchema.safeParse(await stored.json().catch(() => null));
-	if (!message.success) return deadLetter(queued, `content ${job.contentKey} is not a valid message`, deps);
-	return { queued, job, message: message.data };
+	const message = job.contentKey ? await readStoredContent(deps.gateways.bodies, job.contentKey) : null;
+	if (!message) return deadLetter(queued, "the message content is missing from storage or unreadable", deps);
+	return { queued, job, message };
 }
 
 async function deadLetter(queued: Message<unknown>, reason: string, deps: SendConsumerDeps): Promise<null> {
-	console.error("send consumer: dead-lettering", { id: queued.id, reason });
+	console.error("send consumer: dead-lettering", { queueMessageId: queued.id, reason });
 	const letter: DeadLetter = { deadLettered: { reason, body: queued.body } };
 	try {
 		await deps.deadLetter.send(letter, { contentType: "json" });
@@ -104,60 +258,4 @@ async function deadLetter(queued: Message<unknown>, reason: string, deps: SendCo
 		queued.retry({ delaySeconds: STORAGE_RETRY_DELAY_SECONDS });
 	}
 	return null;
-}
-
-function toRow({ job, message }: Work): MaterializeRow {
-	const content = (message.html?.length ?? 0) + (message.text?.length ?? 0);
-	const inline = content <= D1_CONTENT_LIMIT;
-	return {
-		id: job.id,
-		workspace_id: job.workspaceId,
-		api_key_id: job.apiKeyId,
-		sandbox: job.sandbox ? 1 : 0,
-		from_email: message.from.email,
-		from_name: message.from.name ?? null,
-		reply_to: JSON.stringify(message.replyTo),
-		subject: message.subject,
-		html: inline ? (message.html ?? null) : null,
-		text: inline ? (message.text ?? null) : null,
-		headers: JSON.stringify(message.headers),
-		tags: JSON.stringify(message.tags),
-		metadata: JSON.stringify(message.metadata),
-		content_key: job.contentKey ?? null,
-		created_at: job.acceptedAt,
-	};
-}
-
-function toRecipients({ job, message }: Work): RecipientRow[] {
-	const rows = (kind: RecipientRow["k"], list: AcceptedMessage["to"]) =>
-		list.map((m) => ({ m: job.id, k: kind, e: m.email, n: m.name ?? null }));
-	return [...rows("to", message.to), ...rows("cc", message.cc), ...rows("bcc", message.bcc)];
-}
-
-async function deliver(
-	w: Work,
-	attempt: number,
-	gateways: Parameters<typeof selectGateway>[2],
-	deps: SendConsumerDeps,
-): Promise<Outcome> {
-	const base = { id: w.job.id, workspace_id: w.job.workspaceId, attempt, provider_message_id: null, mime_key: null };
-	const choice = selectGateway(w.job.workspaceId, w.job.sandbox, gateways, deps.bodies);
-	if (!choice.gateway) return { ...base, status: "failed", gateway_id: null, error: choice.reason };
-	const { gateway } = choice;
-	const result: DeliveryResult = await deliverWithTimeout(
-		(signal) => gateway.send({ id: w.job.id, workspaceId: w.job.workspaceId, attempt, message: w.message }, signal),
-		DELIVERY_TIMEOUT_MS,
-	);
-	if (result.ok) {
-		return {
-			...base,
-			status: "sent",
-			gateway_id: gateway.id,
-			provider_message_id: result.providerMessageId,
-			mime_key: result.mimeKey ?? null,
-			error: null,
-		};
-	}
-	const status = result.kind === "permanent" ? "rejected" : "deferred";
-	return { ...base, status, gateway_id: gateway.id, error: `${result.kind}: ${result.message}` };
 }

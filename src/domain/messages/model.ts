@@ -1,5 +1,5 @@
-// What the API accepts and the `send` queue carries: the normalized message and the job around it.
-// Queue bodies are validated with this schema by the consumer (STYLE.md rule 5).
+// What the API accepts and the `send` queue carries: the normalized message and the jobs around it.
+// Queue bodies are validated with these schemas by the consumer (STYLE.md rule 5).
 import { z } from "zod";
 
 const mailbox = z.object({ email: z.string(), name: z.string().optional() });
@@ -20,6 +20,7 @@ export const acceptedMessageSchema = z.object({
 
 export type AcceptedMessage = z.infer<typeof acceptedMessageSchema>;
 
+/** A message the API accepted: the first time the consumer sees it, before it has a row. */
 export const sendJobSchema = z
 	.object({
 		v: z.literal(1),
@@ -40,6 +41,25 @@ export const sendJobSchema = z
 	});
 
 export type SendJob = z.infer<typeof sendJobSchema>;
+
+/**
+ * Another attempt at a message that already has a row: a deferral's next attempt, a lease that must
+ * expire first, or a recovery. The row is the truth; the job only names it.
+ */
+export const redriveJobSchema = z.object({
+	v: z.literal(1),
+	kind: z.literal("redrive"),
+	id: z.string(),
+	workspaceId: z.string(),
+	reason: z.enum(["deferred", "lease_held", "not_due", "recovered"]),
+});
+
+export type RedriveJob = z.infer<typeof redriveJobSchema>;
+
+/** Everything the `send` queue carries. */
+export const queueJobSchema = z.union([sendJobSchema, redriveJobSchema]);
+
+export type QueueJob = z.infer<typeof queueJobSchema>;
 
 export function recipientCount(message: AcceptedMessage): number {
 	return message.to.length + message.cc.length + message.bcc.length;
