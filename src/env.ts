@@ -19,6 +19,8 @@ const configSchema = z.object({
 		.int()
 		.positive()
 		.max(100 * 1024 * 1024),
+	/** Longest one gateway call may take (a timeout is a temporary failure); a var, default 30 s. */
+	DELIVERY_TIMEOUT_MS: z.coerce.number().int().positive().max(120_000).default(30_000),
 	SIGNING_KEY: z.string().min(32, "SIGNING_KEY must be at least 32 characters"),
 	ENCRYPTION_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v), "ENCRYPTION_KEY must be base64 of 32 bytes"),
 });

@@ -28,6 +28,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 					fetch: (input, init) => fetch(input, init),
 					environment: config.ENVIRONMENT,
 					encryptionKey: config.ENCRYPTION_KEY,
+					timeoutMs: config.DELIVERY_TIMEOUT_MS,
 				},
 			});
 		case "send-dlq":

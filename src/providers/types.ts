@@ -108,7 +108,7 @@ export type GatewaySpec = {
 /** Builds a driver, or says (without any secret) why this configuration cannot make one. */
 export type DriverFactory = (spec: GatewaySpec, context: DriverContext) => Gateway | { error: string };
 
-/** Longest a single provider call may take before the attempt counts as a temporary failure. */
+/** Longest a single provider call may take by default (the DELIVERY_TIMEOUT_MS var overrides it). */
 export const DELIVERY_TIMEOUT_MS = 30_000;
 
 /** The same result for every recipient of the envelope (a provider that answers per call). */

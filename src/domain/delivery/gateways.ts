@@ -7,7 +7,11 @@ import { buildGateway } from "../../providers/registry";
 import { SANDBOX_GATEWAY_ID, sandboxGateway } from "../../providers/sandbox";
 import type { DriverContext, Gateway } from "../../providers/types";
 
-export type GatewayDeps = DriverContext & { encryptionKey: string };
+export type GatewayDeps = DriverContext & {
+	encryptionKey: string;
+	/** Longest one delivery call may take before it counts as a temporary failure. */
+	timeoutMs: number;
+};
 
 export type GatewayChoice =
 	| { ok: true; gateway: Gateway }

@@ -12,7 +12,6 @@ import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
 import { sendAll } from "../../lib/queue-batches";
 import { deliverWithTimeout } from "../../providers/registry";
-import { DELIVERY_TIMEOUT_MS } from "../../providers/types";
 import { type EventQueues, publishEvents } from "../events/emitter";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
 import { type GatewayDeps, GatewayPicker } from "./gateways";
@@ -230,7 +229,7 @@ async function deliver(
 	if (!rendered.ok) return { kind: "failed", gatewayId: gateway.id, failure: "permanent", reason: rendered.error };
 	const result = await deliverWithTimeout(
 		(signal) => gateway.send(rendered.value.message, rendered.value.envelope, signal),
-		DELIVERY_TIMEOUT_MS,
+		deps.gateways.timeoutMs,
 	);
 	if ("timedOut" in result)
 		return { kind: "failed", gatewayId: gateway.id, failure: "temporary", reason: result.message };

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { insertEvents } from "../../db/repositories/events";
 import { EVENT_TYPES } from "../../db/schema";
+import { errorSummary } from "../../lib/log";
 import { STORAGE_RETRY_DELAY_SECONDS } from "../delivery/retry";
 
 export const eventJobSchema = z.object({
@@ -45,7 +46,7 @@ export async function consumeEventBatch(batch: MessageBatch<unknown>, db: D1Data
 		await insertEvents(db, rows);
 		for (const queued of valid) queued.ack();
 	} catch (error) {
-		console.error("events consumer: insert failed", { error: String(error) });
+		console.error("events consumer: insert failed", { error: errorSummary(error) });
 		for (const queued of valid) queued.retry({ delaySeconds: STORAGE_RETRY_DELAY_SECONDS });
 	}
 }
