@@ -1,14 +1,31 @@
-// The cron entrypoint (every minute, wrangler.toml). Scheduled sends, recurring jobs, retention and
-// gateway health checks hook in here as their issues land; today it checks the configuration and
-// that D1 answers, so a broken deployment shows up in the cron logs within a minute.
+// The cron entrypoint (every minute, wrangler.toml): the recovery sweep today; scheduled sends,
+// recurring jobs, retention and gateway health checks hook in here as their issues land. `npm start`
+// ticks it locally (wrangler dev runs no cron by itself), and once at start-up with the cron
+// `@startup`, which in development means "no consumer is alive": everything unfinished is orphaned.
+import { sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
 import { type Env, loadConfig } from "../src/env";
+import { errorSummary } from "../src/lib/log";
+
+export const STARTUP_CRON = "@startup";
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
-	loadConfig(env);
+	const config = loadConfig(env);
+	const deps = {
+		db: env.DB,
+		sendQueue: env.SEND_QUEUE,
+		events: { events: env.EVENTS_QUEUE, webhooks: env.WEBHOOKS_QUEUE },
+	};
 	try {
-		await env.DB.prepare("SELECT 1").first();
+		const startup = controller.cron === STARTUP_CRON && config.ENVIRONMENT === "development";
+		const result = startup ? await sweepAllOrphans(deps, Date.now()) : await sweepStranded(deps, Date.now());
+		if (startup || result.redriven > 0 || result.enqueueFailures > 0) {
+			console.log(`recovery sweep: re-drove ${result.redriven} message(s)`, {
+				...result.byReason,
+				enqueueFailures: result.enqueueFailures,
+			});
+		}
 	} catch (error) {
-		console.error("cron: D1 unreachable", { cron: controller.cron, error: String(error) });
+		console.error("cron: recovery sweep failed", { cron: controller.cron, error: errorSummary(error) });
 		throw error;
 	}
 }

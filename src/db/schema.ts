@@ -330,6 +330,7 @@ export const EVENT_TYPES = [
 	"rejected",
 	"failed",
 	"cancelled",
+	"requeued",
 	"opened",
 	"clicked",
 	"complained",

@@ -11,7 +11,7 @@ export type EventRecord = typeof events.$inferSelect;
 // Events of one message can share a millisecond (Workers' clock advances only on I/O), so ties are
 // broken by where the event sits in a message's life rather than by id.
 const LIFECYCLE_RANK = sql`CASE ${events.type}
-	WHEN 'scheduled' THEN 0 WHEN 'queued' THEN 1 WHEN 'processing' THEN 2 WHEN 'deferred' THEN 3
+	WHEN 'scheduled' THEN 0 WHEN 'queued' THEN 1 WHEN 'processing' THEN 2 WHEN 'requeued' THEN 3 WHEN 'deferred' THEN 3
 	WHEN 'sent' THEN 4 WHEN 'rejected' THEN 4 WHEN 'failed' THEN 4 WHEN 'cancelled' THEN 4
 	WHEN 'delivered' THEN 5 WHEN 'bounced' THEN 5 ELSE 6 END`;
 
