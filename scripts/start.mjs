@@ -1,6 +1,7 @@
 // `npm start`: the whole relay locally. Writes .dev.vars on first run, applies migrations to the
 // local D1, seeds the demo workspace, runs the Worker (D1, R2, Queues, Durable Objects embedded in
 // Miniflare) on http://localhost:8787, and prints the demo API key. Ctrl-C stops everything.
+import { startCron } from "./lib/cron.mjs";
 import { applyMigrations, DEMO_DOMAIN, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "./lib/local.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
@@ -18,6 +19,9 @@ console.log(`== demo workspace "demo" ready; local API key: ${DEMO_KEY}`);
 const processes = [];
 const { child, url } = await startWorker({ port: PORT });
 processes.push(child);
+// The recovery sweep finishes what the last run left (its count appears in the Worker's log as
+// "recovery sweep: re-drove N message(s)"); then the cron ticks every minute.
+const stopCron = startCron(url);
 
 console.log(`
 ================================================================================
@@ -32,6 +36,10 @@ console.log(`
    curl -X POST ${url.replace("127.0.0.1", "localhost")}/v1/emails \\
      -H "Authorization: Bearer ${DEMO_KEY}" -H "Content-Type: application/json" \\
      -d '{"from":"App <app@${DEMO_DOMAIN}>","to":["a@x.test"],"subject":"Hi","text":"Hi"}'
+
+ Local queues live in memory: mail accepted but not yet picked up is lost if you stop the relay,
+ so let the queue drain (GET /v1/emails shows nothing "queued") before Ctrl-C. Mail already in D1
+ is finished by the recovery sweep on the next start.
 ================================================================================
 `);
 
@@ -39,6 +47,7 @@ let stopping = false;
 function stop(signal) {
 	if (stopping) return;
 	stopping = true;
+	stopCron();
 	for (const p of processes) p.kill(signal);
 	setTimeout(() => process.exit(0), 3000).unref();
 }

@@ -14,4 +14,6 @@ export function startWorker(options?: {
 	extraArgs?: string[];
 	inheritOutput?: boolean;
 	vars?: Record<string, string>;
+	detached?: boolean;
 }): Promise<{ child: ChildProcess; url: string }>;
+export function queryLocal(sql: string, persistTo?: string): Record<string, unknown>[];

@@ -49,6 +49,14 @@ function wrangler(args, { quiet = false } = {}) {
 	return result.stdout ?? "";
 }
 
+/** Runs one SQL statement against the local D1 database and returns its rows. */
+export function queryLocal(sql, persistTo) {
+	const out = wrangler(["d1", "execute", "DB", "--local", ...persistArgs(persistTo), "--json", "--command", sql], {
+		quiet: true,
+	});
+	return JSON.parse(out)[0]?.results ?? [];
+}
+
 const persistArgs = (persistTo) => (persistTo ? ["--persist-to", persistTo] : []);
 
 export function applyMigrations(persistTo, options) {
@@ -79,15 +87,25 @@ INSERT OR IGNORE INTO api_keys (id, workspace_id, name, prefix, key_hash, mode, 
 	wrangler(["d1", "execute", "DB", "--local", ...persistArgs(persistTo), "--file", file, "--yes"], options);
 }
 
-/** Starts `wrangler dev`; resolves once it answers /healthz. */
-export async function startWorker({ port = 8787, persistTo, extraArgs = [], inheritOutput = true, vars = {} } = {}) {
+/**
+ * Starts `wrangler dev`; resolves once it answers /healthz. `detached` puts it in a process group of
+ * its own (wrangler and its workerd), so a test can kill the whole relay at once.
+ */
+export async function startWorker({
+	port = 8787,
+	persistTo,
+	extraArgs = [],
+	inheritOutput = true,
+	vars = {},
+	detached = false,
+} = {}) {
 	const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", ...persistArgs(persistTo), ...extraArgs];
 	for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
 	const child = spawn(WRANGLER, args, {
 		cwd: ROOT,
 		stdio: ["ignore", inheritOutput ? "inherit" : "pipe", inheritOutput ? "inherit" : "pipe"],
 		env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-		detached: false,
+		detached,
 	});
 	const url = `http://127.0.0.1:${port}`;
 	const deadline = Date.now() + 120_000;
