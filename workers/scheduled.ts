@@ -19,10 +19,17 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 		const startup = controller.cron === STARTUP_CRON && config.ENVIRONMENT === "development";
 		const result = startup ? await sweepAllOrphans(deps, Date.now()) : await sweepStranded(deps, Date.now());
 		if (startup || result.redriven > 0 || result.enqueueFailures > 0) {
-			console.log(`recovery sweep: re-drove ${result.redriven} message(s)`, {
+			const detail = {
 				...result.byReason,
-				enqueueFailures: result.enqueueFailures,
-			});
+				enqueue_failures: result.enqueueFailures,
+				rows_read: result.rowsRead,
+				d1_ms: result.d1Ms,
+			};
+			// One plain line: `key=value` pairs read the same in wrangler's terminal and in log search.
+			const fields = Object.entries(detail)
+				.map(([k, v]) => `${k}=${v}`)
+				.join(" ");
+			console.log(`recovery sweep: re-drove ${result.redriven} message(s) ${fields}`);
 		}
 	} catch (error) {
 		console.error("cron: recovery sweep failed", { cron: controller.cron, error: errorSummary(error) });

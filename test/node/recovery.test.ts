@@ -7,7 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCron } from "../../scripts/lib/cron.mjs";
-import { applyMigrations, DEMO_KEY, ensureDevVars, queryLocal, seedDemo, startWorker } from "../../scripts/lib/local.mjs";
+import {
+	applyMigrations,
+	DEMO_KEY,
+	ensureDevVars,
+	queryLocal,
+	seedDemo,
+	startWorker,
+} from "../../scripts/lib/local.mjs";
 
 const PORT = Number(process.env.MQ_TEST_PORT ?? 8790) + 1;
 const BATCH = 1000;
@@ -79,10 +86,9 @@ describe("restart after SIGKILL", () => {
 			let open = Number.POSITIVE_INFINITY;
 			while (Date.now() < deadline) {
 				// Deferred tempfail messages keep retrying; everything else must end sent.
-				const rows = queryLocal(
-					"SELECT COUNT(*) AS n FROM messages WHERE status IN ('queued','processing')",
-					dir,
-				) as { n: number }[];
+				const rows = queryLocal("SELECT COUNT(*) AS n FROM messages WHERE status IN ('queued','processing')", dir) as {
+					n: number;
+				}[];
 				open = rows[0]?.n ?? 0;
 				const pending = queryLocal(
 					"SELECT COUNT(*) AS n FROM message_recipients WHERE email NOT LIKE 'tempfail%' AND status NOT IN ('sent','rejected','failed')",

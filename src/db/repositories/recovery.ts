@@ -36,7 +36,9 @@ export const STRANDED_QUERIES = {
  * holder is gone, and clearing the token voids anything it might still write); an overdue deferral or
  * a never-claimed row gets `next_attempt_at = now`, so the next sweep leaves it alone for a grace.
  */
-export async function takeStranded(db: D1Database, input: SweepInput): Promise<Stranded[]> {
+export type Taken = { stranded: Stranded[]; rowsRead: number; d1Ms: number };
+
+export async function takeStranded(db: D1Database, input: SweepInput): Promise<Taken> {
 	const results = await db.batch([
 		db
 			.prepare(
@@ -59,7 +61,12 @@ export async function takeStranded(db: D1Database, input: SweepInput): Promise<S
 			.bind(input.queuedCutoff, input.limit, input.now),
 	]);
 	count("d1_write_batches_total");
-	return results.flatMap((r) => (r.results ?? []) as Stranded[]);
+	return {
+		stranded: results.flatMap((r) => (r.results ?? []) as Stranded[]),
+		// What D1 says the three statements cost: the figure the sweep must keep flat as backlogs grow.
+		rowsRead: results.reduce((sum, r) => sum + (r.meta?.rows_read ?? 0), 0),
+		d1Ms: results.reduce((sum, r) => sum + (r.meta?.duration ?? 0), 0),
+	};
 }
 
 /** One `requeued` event per re-driven row. */

@@ -23,7 +23,22 @@ export const SWEEP_LIMIT = 200;
 
 export type SweepDeps = { db: D1Database; sendQueue: Queue; events: EventQueues };
 
-export type SweepResult = { redriven: number; byReason: Record<Stranded["reason"], number>; enqueueFailures: number };
+export type SweepResult = {
+	redriven: number;
+	byReason: Record<Stranded["reason"], number>;
+	enqueueFailures: number;
+	/** D1's own figures for the candidate statements of the run. */
+	rowsRead: number;
+	d1Ms: number;
+};
+
+const emptyResult = (): SweepResult => ({
+	redriven: 0,
+	byReason: { lease_expired: 0, deferred_overdue: 0, queued_unclaimed: 0 },
+	enqueueFailures: 0,
+	rowsRead: 0,
+	d1Ms: 0,
+});
 
 /**
  * One run. `orphaned` says no consumer can be alive (the local relay just started, its in-memory
@@ -31,7 +46,7 @@ export type SweepResult = { redriven: number; byReason: Record<Stranded["reason"
  */
 export async function sweepStranded(deps: SweepDeps, now: number, options: { orphaned?: boolean } = {}) {
 	const orphaned = options.orphaned === true;
-	const stranded = await takeStranded(deps.db, {
+	const { stranded, rowsRead, d1Ms } = await takeStranded(deps.db, {
 		now,
 		// Orphaned: every lease taken before `now` (a lease taken since by the new consumer ends later), and
 		// every row due by `now` (rows this sweep re-drives are due exactly `now`, so a second run skips them).
@@ -40,11 +55,7 @@ export async function sweepStranded(deps: SweepDeps, now: number, options: { orp
 		queuedCutoff: orphaned ? now : now - DUE_GRACE_MS,
 		limit: SWEEP_LIMIT,
 	});
-	const result: SweepResult = {
-		redriven: 0,
-		byReason: { lease_expired: 0, deferred_overdue: 0, queued_unclaimed: 0 },
-		enqueueFailures: 0,
-	};
+	const result: SweepResult = { ...emptyResult(), rowsRead, d1Ms };
 	if (stranded.length === 0) return result;
 	const jobs: RedriveJob[] = stranded.map((s) => ({
 		v: 1,
@@ -66,15 +77,13 @@ export async function sweepStranded(deps: SweepDeps, now: number, options: { orp
 
 /** Sweeps until nothing is left (bounded), for the local start-up where everything is orphaned. */
 export async function sweepAllOrphans(deps: SweepDeps, now: number, maxRuns = 50): Promise<SweepResult> {
-	const total: SweepResult = {
-		redriven: 0,
-		byReason: { lease_expired: 0, deferred_overdue: 0, queued_unclaimed: 0 },
-		enqueueFailures: 0,
-	};
+	const total = emptyResult();
 	for (let run = 0; run < maxRuns; run++) {
 		const r = await sweepStranded(deps, now, { orphaned: true });
 		total.redriven += r.redriven;
 		total.enqueueFailures += r.enqueueFailures;
+		total.rowsRead += r.rowsRead;
+		total.d1Ms += r.d1Ms;
 		for (const k of Object.keys(r.byReason) as Stranded["reason"][]) total.byReason[k] += r.byReason[k];
 		if (r.redriven + r.enqueueFailures < SWEEP_LIMIT) break;
 	}
