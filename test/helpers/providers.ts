@@ -13,7 +13,9 @@ export function scriptedFetch(...answers: Answer[]) {
 	const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
 		const request = new Request(input, init);
 		const multipart = request.headers.get("content-type")?.startsWith("multipart/") ?? false;
-		calls.push({ request: request.clone(), body: multipart ? "" : await request.clone().text() });
+		// Bytes, not .text(): workerd warns about reading non-text bodies as text.
+		const body = multipart ? "" : new TextDecoder().decode(await request.clone().arrayBuffer());
+		calls.push({ request: request.clone(), body });
 		const answer = answers[Math.min(calls.length - 1, answers.length - 1)];
 		if (answer === undefined) throw new Error(`unexpected request ${request.method} ${request.url}`);
 		if (answer instanceof Error) throw answer;
