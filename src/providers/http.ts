@@ -100,8 +100,10 @@ export async function call(
 	signal: AbortSignal,
 	timeoutMs = PROVIDER_CALL_TIMEOUT_MS,
 ): Promise<{ ok: true; answer: HttpAnswer } | { ok: false; error: string }> {
+	// Detached, so a caller may pass the global fetch itself: workerd refuses it with another `this`.
+	const fetchOnce = context.fetch;
 	try {
-		const response = await context.fetch(input, {
+		const response = await fetchOnce(input, {
 			...init,
 			redirect: "manual",
 			signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),

@@ -10,18 +10,18 @@ export type Recorded = { request: Request; body: string };
 /** A fetch that answers each call with the next answer (the last one repeats). */
 export function scriptedFetch(...answers: Answer[]) {
 	const calls: Recorded[] = [];
-	const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+	const fetch: typeof globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
 		const request = new Request(input, init);
 		const multipart = request.headers.get("content-type")?.startsWith("multipart/") ?? false;
 		// Bytes, not .text(): workerd warns about reading non-text bodies as text.
-		const body = multipart ? "" : new TextDecoder().decode(await request.clone().arrayBuffer());
-		calls.push({ request: request.clone(), body });
+		const sent = multipart ? "" : new TextDecoder().decode(await request.clone().arrayBuffer());
+		calls.push({ request: request.clone(), body: sent });
 		const answer = answers[Math.min(calls.length - 1, answers.length - 1)];
 		if (answer === undefined) throw new Error(`unexpected request ${request.method} ${request.url}`);
 		if (answer instanceof Error) throw answer;
 		const body = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {});
 		return new Response(body, { status: answer.status ?? 200, headers: answer.headers });
-	}) as typeof fetch;
+	};
 	return { fetch, calls };
 }
 

@@ -17,7 +17,7 @@ type Gateway = {
 };
 type ErrorBody = { error: { code: string; message: string; details?: { path: string; message: string }[] } };
 
-export const MAILGUN_KEY = "key-0123456789abcdef0123456789abf00d";
+const MAILGUN_KEY = "key-0123456789abcdef0123456789abf00d";
 const mailgun = {
 	name: "Mailgun EU",
 	type: "mailgun",
