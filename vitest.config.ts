@@ -2,10 +2,29 @@
 // - workers: inside workerd against the Worker's real bindings (D1, R2, Queues, Durable Objects) as
 //   wrangler.toml declares them, migrations applied before each file;
 // - node: the relay as `npm start` runs it (wrangler dev), driven over HTTP from Node.
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
+// workerd trusts only the CAs Miniflare hands it, read from NODE_EXTRA_CA_CERTS when Miniflare is
+// first loaded; the local SMTP servers' test certificate is added before that import, so STARTTLS
+// and implicit TLS are verified for real in the tests.
+const TEST_CA = "test/fixtures/smtp-test-cert.pem";
+function trustTestCa(): void {
+	const extra = process.env.NODE_EXTRA_CA_CERTS;
+	if (extra === undefined || !existsSync(extra)) {
+		process.env.NODE_EXTRA_CA_CERTS = TEST_CA;
+		return;
+	}
+	const combined = join(tmpdir(), "mail-queue-test-ca.pem");
+	writeFileSync(combined, `${readFileSync(extra, "utf8")}\n${readFileSync(TEST_CA, "utf8")}`);
+	process.env.NODE_EXTRA_CA_CERTS = combined;
+}
+
 export default defineConfig(async () => {
+	trustTestCa();
+	const { cloudflareTest, readD1Migrations } = await import("@cloudflare/vitest-pool-workers");
 	const migrations = await readD1Migrations("./migrations");
 	return {
 		test: {
@@ -28,6 +47,7 @@ export default defineConfig(async () => {
 						name: "workers",
 						include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
 						setupFiles: ["./test/helpers/setup.ts"],
+						globalSetup: ["./test/helpers/local-servers.ts"],
 						testTimeout: 20_000,
 					},
 				},

@@ -8,6 +8,7 @@ import { requestContext } from "./middleware/request-id";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
+import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
 
 export function createApp(): App {
@@ -19,6 +20,7 @@ export function createApp(): App {
 	registerEmailRoutes(app);
 	registerApiKeyRoutes(app);
 	registerDomainRoutes(app);
+	registerGatewayRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

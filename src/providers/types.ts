@@ -82,10 +82,15 @@ export type DeliveryResult = {
 	mimeKey?: string | undefined;
 };
 
+/** The outcome of a gateway's cheapest credential check (`POST /v1/gateways/{id}/test`). */
+export type GatewayCheck = { ok: boolean; detail: string };
+
 export interface Gateway {
 	readonly id: string;
 	readonly type: GatewayType;
 	send(message: RenderedMessage, envelope: Envelope, signal: AbortSignal): Promise<DeliveryResult>;
+	/** Proves the credentials work without sending mail; `detail` is safe to show (no secret). */
+	check?(signal: AbortSignal): Promise<GatewayCheck>;
 }
 
 /** What a driver may use besides its own configuration. */
@@ -95,6 +100,8 @@ export type DriverContext = {
 	/** The outbound fetch; tests intercept it. */
 	fetch: typeof fetch;
 	environment: "development" | "test" | "staging" | "production";
+	/** The Worker's `send_email` binding, for the `cloudflare` gateway in `binding` mode. */
+	email?: SendEmail | undefined;
 };
 
 /** A configured gateway, credentials decrypted, as the registry turns it into a driver. */
@@ -110,11 +117,3 @@ export type DriverFactory = (spec: GatewaySpec, context: DriverContext) => Gatew
 
 /** Longest a single provider call may take by default (the DELIVERY_TIMEOUT_MS var overrides it). */
 export const DELIVERY_TIMEOUT_MS = 30_000;
-
-/** The same result for every recipient of the envelope (a provider that answers per call). */
-export function sameForAll(
-	envelope: Envelope,
-	result: { status: "accepted"; providerMessageId: string | null } | Exclude<RecipientResult, { status: "accepted" }>,
-): DeliveryResult {
-	return { recipients: envelope.recipients.map((r) => ({ ...result, email: r.email })) };
-}
