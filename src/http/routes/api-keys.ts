@@ -3,11 +3,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
 import { API_KEY_SCOPES } from "../../db/schema";
 import { createKey, keysOf, revokeKey, rotateKey } from "../../domain/auth/key-admin";
-import { ApiError } from "../../errors";
+import { ApiError, validationError } from "../../errors";
 import { isValidCidr } from "../../lib/cidr";
 import type { App } from "../context";
-import { requireScope } from "../middleware/auth";
-import { validationError } from "../middleware/errors";
+import { authed } from "../middleware/auth";
 import { authErrors, bearerSecurity, bodyErrors, IdParamSchema, jsonContent, notFound } from "../schemas/common";
 
 const ApiKeySchema = z
@@ -59,7 +58,7 @@ const RotateSchema = z
 	})
 	.openapi("RotateApiKeyRequest");
 
-const admin = requireScope("admin");
+const admin = authed("admin");
 
 export function registerApiKeyRoutes(app: App): void {
 	app.openapi(

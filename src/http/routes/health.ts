@@ -3,7 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../../errors";
 import { prometheusText } from "../../lib/metrics";
 import type { App } from "../context";
-import { requireScope } from "../middleware/auth";
+import { authed } from "../middleware/auth";
 import { authErrors, unavailable } from "../schemas/common";
 
 const Status = z
@@ -48,7 +48,7 @@ export function registerHealthRoutes(app: App): void {
 			tags: ["Health"],
 			summary: "Operation counters of this isolate, Prometheus text format (admin scope)",
 			security: [{ bearerAuth: [] }],
-			middleware: requireScope("admin"),
+			middleware: authed("admin"),
 			responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } }, ...authErrors },
 		}),
 		(c) => c.text(prometheusText(), 200, { "Content-Type": "text/plain; version=0.0.4" }),
