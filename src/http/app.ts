@@ -8,6 +8,7 @@ import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerHealthRoutes } from "./routes/health";
+import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
 	const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -19,6 +20,7 @@ export function createApp(): App {
 	registerEmailRoutes(app);
 	registerApiKeyRoutes(app);
 	registerDomainRoutes(app);
+	registerWorkspaceRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

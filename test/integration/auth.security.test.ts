@@ -16,6 +16,8 @@ const routes: { method: string; path: string; scope: ApiKeyScope; body?: unknown
 	{ method: "GET", path: "/v1/domains", scope: "admin" },
 	{ method: "POST", path: "/v1/domains", scope: "admin", body: { name: "x.test" } },
 	{ method: "GET", path: "/metrics", scope: "admin" },
+	{ method: "GET", path: "/v1/workspace", scope: "admin" },
+	{ method: "PATCH", path: "/v1/workspace", scope: "admin", body: { sandbox_mode: true } },
 ];
 
 async function code(res: Response) {
