@@ -4,6 +4,7 @@ import type { Hook } from "@hono/zod-openapi";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, type ErrorCode, envelope, validationError } from "../../errors";
+import { errorSummary } from "../../lib/log";
 import type { AppEnv } from "../context";
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -37,9 +38,13 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
 			error.status === 415 ? "Send the body as JSON with Content-Type: application/json." : error.message || code;
 		return respondError(c, new ApiError(code, message));
 	}
+	// The stack's frames without its first line, which repeats the message; the message itself goes
+	// through errorSummary so an address or key quoted in it is not logged.
 	console.error("unhandled error", {
 		requestId: requestIdOf(c),
-		error: error instanceof Error ? error.stack : String(error),
+		workspaceId: c.get("principal")?.workspaceId,
+		error: errorSummary(error),
+		stack: error instanceof Error ? error.stack?.split("\n").slice(1, 8).join("\n") : undefined,
 	});
 	return respondError(c, new ApiError("internal_error", "Something went wrong on our side; nothing was accepted."));
 };

@@ -1,6 +1,7 @@
 // Liveness, readiness and the operation counters.
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../../errors";
+import { errorSummary } from "../../lib/log";
 import { prometheusText } from "../../lib/metrics";
 import type { App } from "../context";
 import { authed } from "../middleware/auth";
@@ -34,7 +35,7 @@ export function registerHealthRoutes(app: App): void {
 			try {
 				await c.env.DB.prepare("SELECT 1").first();
 			} catch (error) {
-				console.error("readyz: D1 unreachable", { error: String(error) });
+				console.error("readyz: D1 unreachable", { error: errorSummary(error) });
 				throw new ApiError("service_unavailable", "D1 is not reachable.");
 			}
 			return c.json({ status: "ok" as const, checks: { d1: "ok" } }, 200);
