@@ -2,7 +2,15 @@
 // local D1, seeds the demo workspace, runs the Worker (D1, R2, Queues, Durable Objects embedded in
 // Miniflare) on http://localhost:8787, and prints the demo API key. Ctrl-C stops everything.
 import { startCron } from "./lib/cron.mjs";
-import { applyMigrations, DEMO_DOMAIN, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "./lib/local.mjs";
+import {
+	applyMigrations,
+	DEMO_DOMAIN,
+	DEMO_KEY,
+	DEMO_LIVE_KEY,
+	ensureDevVars,
+	seedDemo,
+	startWorker,
+} from "./lib/local.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
 
@@ -13,7 +21,7 @@ console.log("== seeding the demo workspace (local database only)");
 seedDemo();
 // Printed now as well as in the banner: the key is known before the Worker is up, and whatever
 // watches this output may start using the relay the moment it answers.
-console.log(`== demo workspace "demo" ready; local API key: ${DEMO_KEY}`);
+console.log(`== demo workspace "demo" ready; local API keys: ${DEMO_KEY} (test) and ${DEMO_LIVE_KEY} (live)`);
 
 // Processes started beside the Worker; the SMTP bridge joins this list when it lands.
 const processes = [];
@@ -28,9 +36,11 @@ console.log(`
  Mail Queue is running on http://localhost:${PORT}   (API docs: http://localhost:${PORT}/docs)
 
  Demo workspace "demo", verified sending domain ${DEMO_DOMAIN}, sandbox gateway.
- Local API key (local database only, never valid anywhere else):
+ Local API keys, admin scope (local database only, never valid anywhere else):
 
-   ${DEMO_KEY}
+   ${DEMO_KEY}   test: always captured by the sandbox
+   ${DEMO_LIVE_KEY}   live: sent through the workspace's gateways
+                                                  (the sandbox gateway until you add one)
 
  Send a message:
    curl -X POST ${url.replace("127.0.0.1", "localhost")}/v1/emails \\

@@ -1,4 +1,6 @@
-// The one error type of the HTTP surface and its envelope `{ error: { code, message, request_id } }`.
+// The one error type, shared by the domain and the HTTP surface, with its codes and their statuses,
+// and the envelope `{ error: { code, message, request_id } }` HTTP maps it to.
+import type { z } from "zod";
 
 export const ERROR_STATUS = {
 	invalid_json: 400,
@@ -15,6 +17,7 @@ export const ERROR_STATUS = {
 	validation_error: 422,
 	idempotency_key_reused: 422,
 	domain_not_verified: 422,
+	header_not_allowed: 422,
 	rate_limited: 429,
 	internal_error: 500,
 	service_unavailable: 503,
@@ -57,3 +60,23 @@ export function envelope(error: ApiError, requestId: string): ErrorEnvelope {
 export type Result<T, E = ApiError> = { ok: true; value: T } | { ok: false; error: E };
 export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
 export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
+
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
+	return issues.map((issue) => {
+		const path = issue.path.map(String).join(".");
+		const message = issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message;
+		return { path, message };
+	});
+}
+
+/** A failed schema as one 422: the first issue in the message, every issue in `details`. */
+export function validationError(issues: readonly z.core.$ZodIssue[], prefix = ""): ApiError {
+	const details = describeIssues(issues);
+	const first = details[0];
+	const summary = first ? `${prefix}${first.path ? `${first.path}: ` : ""}${first.message}` : "invalid request";
+	return new ApiError(
+		"validation_error",
+		details.length > 1 ? `${summary} (and ${details.length - 1} more)` : summary,
+		details,
+	);
+}

@@ -3,11 +3,13 @@ import type { ChildProcess } from "node:child_process";
 
 export const ROOT: string;
 export const DEMO_KEY: string;
+export const DEMO_LIVE_KEY: string;
 export const DEMO_DOMAIN: string;
 export function ensureDevVars(): string;
 export function readDevVars(): Record<string, string>;
 export function applyMigrations(persistTo?: string, options?: { quiet?: boolean }): void;
 export function seedDemo(persistTo?: string, options?: { quiet?: boolean }): void;
+export function executeLocalSql(persistTo: string | undefined, sql: string, options?: { quiet?: boolean }): string;
 export function startWorker(options?: {
 	port?: number;
 	persistTo?: string;

@@ -9,8 +9,13 @@ import { join, resolve } from "node:path";
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
 
-/** The demo workspace's API key. Local only: seeding refuses anything but the local database. */
+/**
+ * The demo workspace's API keys, both with the admin scope. Local only: seeding refuses anything but
+ * the local database. The test key always captures in the sandbox; the live key sends through the
+ * workspace's gateways (the seeded sandbox gateway until you add a real one).
+ */
 export const DEMO_KEY = "mq_test_local_demo_key_00000000000000000000";
+export const DEMO_LIVE_KEY = "mq_live_local_demo_key_00000000000000000000";
 export const DEMO_DOMAIN = "example.test";
 
 /** Writes .dev.vars with fresh secrets the first time; later runs keep them. */
@@ -73,18 +78,29 @@ export function seedDemo(persistTo, options) {
 			"refusing to seed: a wrangler environment is selected; the demo seed is for the local database only",
 		);
 	}
-	const keyHash = createHash("sha256").update(DEMO_KEY).digest("hex");
+	const hash = (key) => createHash("sha256").update(key).digest("hex");
+	// Databases seeded before the live key existed have the demo workspace in sandbox_mode; the
+	// UPDATE runs once, before the live key is added, so a later PATCH /v1/workspace is respected.
 	const sql = `
-INSERT OR IGNORE INTO workspaces (id, slug, name, sandbox_mode) VALUES ('ws_demo', 'demo', 'Demo', 1);
+INSERT OR IGNORE INTO workspaces (id, slug, name, sandbox_mode) VALUES ('ws_demo', 'demo', 'Demo', 0);
+UPDATE workspaces SET sandbox_mode = 0
+  WHERE id = 'ws_demo' AND NOT EXISTS (SELECT 1 FROM api_keys WHERE id = 'key_demo_live');
 INSERT OR IGNORE INTO domains (id, workspace_id, name, status, verification_token, verified_at)
   VALUES ('dom_demo', 'ws_demo', '${DEMO_DOMAIN}', 'verified', 'local-demo', unixepoch() * 1000);
 INSERT OR IGNORE INTO gateways (id, workspace_id, name, type, priority) VALUES ('gw_demo_sandbox', 'ws_demo', 'Sandbox', 'sandbox', 1);
 INSERT OR IGNORE INTO api_keys (id, workspace_id, name, prefix, key_hash, mode, scopes)
-  VALUES ('key_demo', 'ws_demo', 'Local demo key', '${DEMO_KEY.slice(0, 12)}', '${keyHash}', 'test', '["admin"]');
+  VALUES ('key_demo', 'ws_demo', 'Local demo key', '${DEMO_KEY.slice(0, 12)}', '${hash(DEMO_KEY)}', 'test', '["admin"]');
+INSERT OR IGNORE INTO api_keys (id, workspace_id, name, prefix, key_hash, mode, scopes)
+  VALUES ('key_demo_live', 'ws_demo', 'Local demo live key', '${DEMO_LIVE_KEY.slice(0, 12)}', '${hash(DEMO_LIVE_KEY)}', 'live', '["admin"]');
 `;
-	const file = join(mkdtempSync(join(tmpdir(), "mq-seed-")), "seed.sql");
+	executeLocalSql(persistTo, sql, options);
+}
+
+/** Runs SQL against the local database only (tests use it to stage an older database). */
+export function executeLocalSql(persistTo, sql, options) {
+	const file = join(mkdtempSync(join(tmpdir(), "mq-sql-")), "run.sql");
 	writeFileSync(file, sql);
-	wrangler(["d1", "execute", "DB", "--local", ...persistArgs(persistTo), "--file", file, "--yes"], options);
+	return wrangler(["d1", "execute", "DB", "--local", ...persistArgs(persistTo), "--file", file, "--yes"], options);
 }
 
 /**

@@ -3,24 +3,26 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { App, AppEnv } from "./context";
 import { notFound, onError, validationHook } from "./middleware/errors";
-import { jsonBody, limitBody } from "./middleware/json-body";
 import { requestContext } from "./middleware/request-id";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
 	const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 	app.use("*", requestContext);
-	app.use("/v1/*", limitBody, jsonBody);
+	// Bodies are read per route, after authentication (middleware/auth.ts `authed`); a route without
+	// a key that takes a body adds limitBody and jsonBody itself.
 
 	registerHealthRoutes(app);
 	registerEmailRoutes(app);
 	registerApiKeyRoutes(app);
 	registerDomainRoutes(app);
 	registerGatewayRoutes(app);
+	registerWorkspaceRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -80,3 +80,13 @@ export function ipAllowed(ip: string | null, allowlist: readonly string[]): bool
 	if (!ip) return false;
 	return allowlist.some((cidr) => ipInCidr(ip, cidr));
 }
+
+/** True when every address of `inner` (a CIDR range or address) is inside `outer`. */
+export function cidrWithin(inner: string, outer: string): boolean {
+	const a = parseCidr(inner);
+	const b = parseCidr(outer);
+	if (!a || !b || a.net.version !== b.net.version || a.bits < b.bits) return false;
+	const width = BigInt(a.net.version === 4 ? 32 : 128);
+	const shift = width - BigInt(b.bits);
+	return a.net.value >> shift === b.net.value >> shift;
+}

@@ -8,14 +8,18 @@ const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const TAG_LENGTH = 8;
 export const MESSAGE_ID_LENGTH = 26 + TAG_LENGTH;
 
-export function ulid(now = Date.now()): string {
+function ulidTimePart(now: number): string {
 	let time = "";
 	let t = now;
 	for (let i = 0; i < 10; i++) {
 		time = CROCKFORD[t % 32] + time;
 		t = Math.floor(t / 32);
 	}
-	return time + base32(crypto.getRandomValues(new Uint8Array(10))).slice(0, 16);
+	return time;
+}
+
+export function ulid(now = Date.now()): string {
+	return ulidTimePart(now) + base32(crypto.getRandomValues(new Uint8Array(10))).slice(0, 16);
 }
 
 /** Milliseconds since the epoch encoded in a ULID's first ten characters, or null if malformed. */
@@ -41,6 +45,23 @@ async function messageTag(secret: string, workspaceId: string, core: string): Pr
 
 export async function newMessageId(secret: string, workspaceId: string, now = Date.now()): Promise<string> {
 	const core = ulid(now);
+	return core + (await messageTag(secret, workspaceId, core));
+}
+
+/**
+ * The id of item `index` of a request sent with Idempotency-Key `key`: the same on every retry, so the
+ * consumer's idempotent insert drops a copy. The time part is when the key was first seen; the random
+ * part is an HMAC, so ids stay unguessable and distinct per workspace, key and item.
+ */
+export async function idempotentMessageId(
+	secret: string,
+	workspaceId: string,
+	key: string,
+	index: number,
+	firstSeenAt: number,
+): Promise<string> {
+	const random = base32(await hmacSha256(secret, `idem:${workspaceId}:${key}:${index}`)).slice(0, 16);
+	const core = ulidTimePart(firstSeenAt) + random;
 	return core + (await messageTag(secret, workspaceId, core));
 }
 

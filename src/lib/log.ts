@@ -1,6 +1,13 @@
-// What an error may say in a log line: its class and the start of its message. Storage and queue
-// errors name statements and limits, not data; bodies, addresses and secrets never reach a log.
+// What an error may contribute to a log line: its kind and a short message with anything shaped
+// like an email address or a key redacted. Logs carry ids, never bodies, addresses or secrets.
+
+const MAX_MESSAGE = 200;
+const ADDRESS = /[^\s<>()"',;:]+@[^\s<>()"',;:]+/g;
+const SECRET = /\b(mq_(?:live|test)_|Bearer\s+)\S+/gi;
 
 export function errorSummary(error: unknown): string {
-	return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : typeof error;
+	const name = error instanceof Error ? error.name : typeof error;
+	const message = error instanceof Error ? error.message : "";
+	const safe = message.slice(0, MAX_MESSAGE).replace(ADDRESS, "<address>").replace(SECRET, "$1<redacted>");
+	return safe ? `${name}: ${safe}` : name;
 }

@@ -43,18 +43,3 @@ function mailboxText(m: Mailbox): string {
 	if (/^[\x20-\x7e]*$/.test(m.name)) return formatMailbox({ email: m.email, name: m.name });
 	return `=?utf-8?B?${toBase64(utf8.encode(m.name))}?= <${m.email}>`;
 }
-
-/** Headers the relay writes itself. Read by the API schema until the domain's header policy replaces it. */
-export const RESERVED_HEADERS = new Set([
-	"from",
-	"to",
-	"cc",
-	"bcc",
-	"subject",
-	"date",
-	"message-id",
-	"mime-version",
-	"content-type",
-	"content-transfer-encoding",
-	"reply-to",
-]);

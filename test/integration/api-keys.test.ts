@@ -22,7 +22,7 @@ async function create(adminKey: string, body: unknown) {
 
 describe("API keys", () => {
 	it("creates a key shown once, stored only as its SHA-256 hash, that authenticates", async () => {
-		const ws = await createWorkspace();
+		const ws = await createWorkspace({ mode: "live" });
 		const { res, body } = await create(ws.key, { name: "Production", scopes: ["email:send"] });
 		expect(res.status).toBe(201);
 		expect(body.key).toMatch(/^mq_live_[A-Za-z0-9_-]{43}$/);
@@ -44,7 +44,7 @@ describe("API keys", () => {
 	});
 
 	it("creates test-mode keys with an IP allowlist and an expiry", async () => {
-		const ws = await createWorkspace();
+		const ws = await createWorkspace({ mode: "live" });
 		const expires = new Date(Date.now() + 3600_000).toISOString();
 		const { res, body } = await create(ws.key, {
 			name: "CI",
@@ -65,7 +65,7 @@ describe("API keys", () => {
 	});
 
 	it("refuses invalid scopes, CIDRs, past expiries and unknown fields with 422", async () => {
-		const ws = await createWorkspace();
+		const ws = await createWorkspace({ mode: "live" });
 		for (const body of [
 			{ name: "x", scopes: ["root"] },
 			{ name: "x", ip_allowlist: ["10.0.0.0/33"] },
@@ -80,7 +80,7 @@ describe("API keys", () => {
 	});
 
 	it("revokes a key: it stops working at once and leaves the list", async () => {
-		const ws = await createWorkspace();
+		const ws = await createWorkspace({ mode: "live" });
 		const { body } = await create(ws.key, { name: "Temp", scopes: ["email:read"] });
 		expect((await request("/v1/emails", { key: body.key })).status).toBe(200);
 		const res = await request(`/v1/api-keys/${body.id}`, { key: ws.key, method: "DELETE" });
@@ -90,7 +90,7 @@ describe("API keys", () => {
 	});
 
 	it("rotates a key: same settings, new secret, the old one revoked at once or after a grace period", async () => {
-		const ws = await createWorkspace();
+		const ws = await createWorkspace({ mode: "live" });
 		const { body: original } = await create(ws.key, { name: "Rotating", scopes: ["email:read"], mode: "test" });
 		const res = await request(`/v1/api-keys/${original.id}/rotate`, { key: ws.key, method: "POST" });
 		expect(res.status).toBe(201);
@@ -110,8 +110,8 @@ describe("API keys", () => {
 	});
 
 	it("does not reach another workspace's keys", async () => {
-		const a = await createWorkspace();
-		const b = await createWorkspace();
+		const a = await createWorkspace({ mode: "live" });
+		const b = await createWorkspace({ mode: "live" });
 		const { body } = await create(a.key, { name: "A's" });
 		expect((await request(`/v1/api-keys/${body.id}`, { key: b.key, method: "DELETE" })).status).toBe(404);
 		expect((await request(`/v1/api-keys/${body.id}/rotate`, { key: b.key, method: "POST" })).status).toBe(404);

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ApiKeyScope } from "../../src/db/schema";
-import { json, RecordingQueue, request, sampleEmail } from "../helpers/worker";
+import { json, RecordingQueue, request, runQueue, sampleEmail } from "../helpers/worker";
 import { createWorkspace, insertKey } from "../helpers/workspace";
 
 const routes: { method: string; path: string; scope: ApiKeyScope; body?: unknown }[] = [
@@ -16,6 +16,8 @@ const routes: { method: string; path: string; scope: ApiKeyScope; body?: unknown
 	{ method: "GET", path: "/v1/domains", scope: "admin" },
 	{ method: "POST", path: "/v1/domains", scope: "admin", body: { name: "x.test" } },
 	{ method: "GET", path: "/metrics", scope: "admin" },
+	{ method: "GET", path: "/v1/workspace", scope: "admin" },
+	{ method: "PATCH", path: "/v1/workspace", scope: "admin", body: { sandbox_mode: true } },
 ];
 
 async function code(res: Response) {
@@ -102,11 +104,19 @@ describe("workspace isolation", () => {
 		const queue = new RecordingQueue();
 		const sent = await request("/v1/emails", { key: a.key, body: sampleEmail(a.domain), env: { SEND_QUEUE: queue } });
 		const { id } = await json<{ id: string }>(sent);
-		expect((await request(`/v1/emails/${id}`, { key: a.key })).status).toBe(200);
+		// Materialize A's message (D1 row, events, captured MIME) so B's reads meet real rows.
+		await runQueue("mq-send", queue.sent);
+		expect((await json<{ status: string }>(await request(`/v1/emails/${id}`, { key: a.key }))).status).toBe("sent");
+		expect((await request(`/v1/emails/${id}/content`, { key: a.key })).status).toBe(200);
+		const listA = await json<{ data: { id: string }[] }>(await request("/v1/emails", { key: a.key }));
+		expect(listA.data.map((e) => e.id)).toEqual([id]);
+
 		expect((await request(`/v1/emails/${id}`, { key: b.key })).status).toBe(404);
 		expect((await request(`/v1/emails/${id}/content`, { key: b.key })).status).toBe(404);
-		const list = await json<{ data: unknown[] }>(await request("/v1/emails", { key: b.key }));
-		expect(list.data).toEqual([]);
+		const listB = await json<{ data: { id: string }[] }>(await request("/v1/emails", { key: b.key }));
+		expect(listB.data).toEqual([]);
+		const sentB = await json<{ data: unknown[] }>(await request("/v1/emails?status=sent", { key: b.key }));
+		expect(sentB.data).toEqual([]);
 	});
 
 	it("does not let one workspace send from another workspace's verified domain", async () => {

@@ -1,7 +1,8 @@
 // POST /v1/emails/batch: per-item ids or errors, few queue round trips, idempotency.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SendJob } from "../../src/domain/messages/model";
-import { countRows, json, RecordingQueue, request, runQueue, sampleEmail } from "../helpers/worker";
+import { json, RecordingQueue, request, runQueue, sampleEmail } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
 
 type BatchResponse = {
@@ -74,7 +75,10 @@ describe("POST /v1/emails/batch", () => {
 		const cases = [
 			Array.from({ length: 1001 }, () => sampleEmail(ws.domain)),
 			[],
-			[sampleEmail(ws.domain, { to: "bad" }), sampleEmail("unverified.test")],
+			[
+				sampleEmail(ws.domain, { to: "bad" }),
+				sampleEmail("unverified.test", { html: `<p>${"x".repeat(200 * 1024)}</p>` }),
+			],
 		];
 		for (const items of cases) {
 			const res = await request("/v1/emails/batch", { key: ws.key, body: items, env: { SEND_QUEUE: queue } });
@@ -84,7 +88,9 @@ describe("POST /v1/emails/batch", () => {
 			expect(body.error.request_id).toBeTruthy();
 		}
 		expect(queue.sent).toEqual([]);
-		expect(await countRows("messages", ws.id)).toBe(0);
+		expect(queue.batchCalls + queue.sendCalls).toBe(0);
+		// The large refused item's content never reached R2.
+		expect((await env.BODIES.list({ prefix: `content/${ws.id}/` })).objects).toEqual([]);
 	});
 
 	it("replays the whole batch response for the same Idempotency-Key", async () => {

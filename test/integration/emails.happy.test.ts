@@ -1,9 +1,11 @@
 // Send → queue message → consumer → D1 → sandbox → sent, driven step by step so each stage is seen.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { SendJob } from "../../src/domain/messages/model";
 import { counters } from "../../src/lib/metrics";
-import { json, RecordingQueue, request, runQueue, sampleEmail } from "../helpers/worker";
+import worker from "../../workers/index";
+import { json, RecordingQueue, request, runQueue, sampleEmail, testEnv } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
 
 type Email = {
@@ -33,11 +35,45 @@ async function sendOne(overrides: Record<string, unknown> = {}) {
 
 describe("POST /v1/emails", () => {
 	it("answers 202 queued only once the job is on the send queue", async () => {
-		const { queue, id, body } = await sendOne();
-		expect(body).toEqual({ id, status: "queued" });
+		const ws = await createWorkspace();
+		const queue = new RecordingQueue();
+		let open = () => {};
+		queue.gate = new Promise((resolve) => {
+			open = resolve;
+		});
+		const entered = queue.nextSend();
+		let answered = false;
+		// worker.fetch itself, not request(): request() also waits for waitUntil work, which would hide
+		// a send moved off the response path.
+		const ctx = createExecutionContext();
+		const pending = Promise.resolve(
+			worker.fetch(
+				new Request("https://relay.test/v1/emails", {
+					method: "POST",
+					headers: { authorization: `Bearer ${ws.key}`, "content-type": "application/json" },
+					body: JSON.stringify(sampleEmail(ws.domain)),
+				}),
+				testEnv({ SEND_QUEUE: queue }),
+				ctx,
+			),
+		).then((res) => {
+			answered = true;
+			return res;
+		});
+		await entered;
+		// The send has started but is not confirmed: no answer yet (a send moved into waitUntil fails here).
+		await new Promise((r) => setTimeout(r, 50));
+		expect(answered).toBe(false);
+		expect(queue.sent).toEqual([]);
+		open();
+		const res = await pending;
+		await waitOnExecutionContext(ctx);
+		expect(res.status).toBe(202);
+		const body = await json<{ id: string; status: string }>(res);
+		expect(body).toEqual({ id: body.id, status: "queued" });
 		expect(queue.sent).toHaveLength(1);
 		const job = queue.sent[0] as SendJob;
-		expect(job.id).toBe(id);
+		expect(job.id).toBe(body.id);
 		expect(job.message?.subject).toBe("Hi");
 		expect(job.message?.from).toEqual({ email: expect.stringMatching(/^app@/), name: "App" });
 	});
@@ -253,7 +289,10 @@ describe("GET /v1/emails/{id}", () => {
 	});
 
 	it("answers 404 for a forged id, a malformed id and another workspace's id", async () => {
-		const { id } = await sendOne();
+		const { ws, queue, id } = await sendOne();
+		// Materialized, so the other workspace's lookup really reaches the row and must not see it.
+		await runQueue("mq-send", queue.sent);
+		expect((await json<Email>(await request(`/v1/emails/${id}`, { key: ws.key }))).status).toBe("sent");
 		const other = await createWorkspace();
 		const forged = `${id.slice(0, 26)}AAAAAAAA`;
 		for (const candidate of [forged, "not-an-id", id]) {

@@ -80,13 +80,17 @@ describe("Idempotency-Key", () => {
 		const ws = await createWorkspace();
 		const stub = idempotencyStore(env.IDEMPOTENCY, ws.id, "k7");
 		const fingerprint = "f".repeat(64);
-		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "proceed" });
+		const first = await stub.begin("k7", fingerprint);
+		expect(first).toMatchObject({ kind: "proceed", partial: null });
 		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "in_flight" });
 		await runInDurableObject(stub, (_instance, state) => {
 			state.storage.sql.exec("UPDATE entries SET locked_until = 0 WHERE key = 'k7'");
 		});
-		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "proceed" });
-		await stub.complete("k7", fingerprint, 202, '{"id":"x"}');
+		const second = await stub.begin("k7", fingerprint);
+		expect(second).toMatchObject({ kind: "proceed", partial: null });
+		if (first.kind !== "proceed" || second.kind !== "proceed") throw new Error("unreachable");
+		expect(second.firstSeenAt).toBe(first.firstSeenAt);
+		expect(await stub.complete("k7", second.token, 202, '{"id":"x"}')).toBe(true);
 		expect(await stub.begin("k7", fingerprint)).toEqual({ kind: "replay", status: 202, body: '{"id":"x"}' });
 		expect(await stub.begin("k7", "other")).toEqual({ kind: "mismatch" });
 	});

@@ -6,7 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyMigrations, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "../../scripts/lib/local.mjs";
+import {
+	applyMigrations,
+	DEMO_KEY,
+	DEMO_LIVE_KEY,
+	ensureDevVars,
+	executeLocalSql,
+	seedDemo,
+	startWorker,
+} from "../../scripts/lib/local.mjs";
 import exampleEmail from "../../src/http/schemas/example-email.json";
 
 // MQ_TEST_PORT lets two checkouts run their node tests side by side.
@@ -82,5 +90,53 @@ describe("the local relay under wrangler dev", () => {
 		} finally {
 			delete process.env.CLOUDFLARE_ENV;
 		}
+	});
+
+	it("seeds a live admin key that sends through the workspace's gateway, the demo workspace out of sandbox_mode", async () => {
+		const auth = { authorization: `Bearer ${DEMO_LIVE_KEY}` };
+		const workspace = (await (await fetch(`${url}/v1/workspace`, { headers: auth })).json()) as {
+			slug: string;
+			sandbox_mode: boolean;
+		};
+		expect(workspace).toMatchObject({ slug: "demo", sandbox_mode: false });
+		const res = await fetch(`${url}/v1/emails`, {
+			method: "POST",
+			headers: { ...auth, "content-type": "application/json" },
+			body: JSON.stringify(exampleEmail),
+		});
+		expect(res.status).toBe(202);
+		const { id } = (await res.json()) as { id: string };
+		let email = { status: "", sandbox: null as boolean | null };
+		for (let i = 0; i < 100 && email.status !== "sent"; i++) {
+			await new Promise((r) => setTimeout(r, 200));
+			email = (await (await fetch(`${url}/v1/emails/${id}`, { headers: auth })).json()) as typeof email;
+		}
+		expect(email).toMatchObject({ status: "sent", sandbox: false });
+	});
+
+	it("switches an older database out of sandbox_mode once, and keeps a later change made through the API", async () => {
+		const workspace = async () =>
+			(
+				(await (await fetch(`${url}/v1/workspace`, { headers: { authorization: `Bearer ${DEMO_KEY}` } })).json()) as {
+					sandbox_mode: boolean;
+				}
+			).sandbox_mode;
+		// A database from before the live key: demo workspace in sandbox_mode, no live key.
+		executeLocalSql(
+			dir,
+			"DELETE FROM api_keys WHERE id = 'key_demo_live'; UPDATE workspaces SET sandbox_mode = 1 WHERE id = 'ws_demo';",
+			{ quiet: true },
+		);
+		expect(await workspace()).toBe(true);
+		seedDemo(dir, { quiet: true });
+		expect(await workspace()).toBe(false);
+		const patched = await fetch(`${url}/v1/workspace`, {
+			method: "PATCH",
+			headers: { authorization: `Bearer ${DEMO_KEY}`, "content-type": "application/json" },
+			body: JSON.stringify({ sandbox_mode: true }),
+		});
+		expect(patched.status).toBe(200);
+		seedDemo(dir, { quiet: true });
+		expect(await workspace()).toBe(true);
 	});
 });

@@ -1,4 +1,6 @@
-// Managing a workspace's API keys: create (the secret is shown once), list, revoke, rotate.
+// Managing a workspace's API keys: create (the secret is shown once), list, revoke, rotate. A key can
+// only create or rotate keys no more powerful than itself: no live key from a test key, no wider IP
+// allowlist than its own, no later expiry than its own.
 import type { Db } from "../../db/client";
 import {
 	type ApiKeyRecord,
@@ -9,10 +11,37 @@ import {
 	rotateApiKey,
 } from "../../db/repositories/api-keys";
 import type { ApiKeyScope } from "../../db/schema";
+import { ApiError, err, ok, type Result } from "../../errors";
+import { cidrWithin } from "../../lib/cidr";
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/time";
 import { generateKey, hashKey, type KeyMode } from "./keys";
-import { forgetPrincipals } from "./principal";
+import { forgetPrincipals, type Principal } from "./principal";
+
+/** The calling key, as far as key administration cares. */
+export type Caller = Pick<Principal, "workspaceId" | "keyId" | "mode" | "ipAllowlist" | "expiresAt">;
+
+type Power = { mode: KeyMode; ipAllowlist: readonly string[]; expiresAt: number | null };
+
+/** Why a key with `target`'s settings would be more powerful than `caller`, or null. */
+export function widening(caller: Power, target: Power): string | null {
+	if (caller.mode === "test" && target.mode === "live") {
+		return "A test-mode key cannot create or rotate a live key; use a live admin key.";
+	}
+	if (caller.ipAllowlist.length > 0) {
+		if (target.ipAllowlist.length === 0) {
+			return "An IP-restricted key cannot create or rotate a key without an IP allowlist; give it ranges inside this key's allowlist.";
+		}
+		const outside = target.ipAllowlist.find((range) => !caller.ipAllowlist.some((own) => cidrWithin(range, own)));
+		if (outside !== undefined) {
+			return `The range ${outside} is not inside this key's IP allowlist (${caller.ipAllowlist.join(", ")}).`;
+		}
+	}
+	if (caller.expiresAt !== null && (target.expiresAt === null || target.expiresAt > caller.expiresAt)) {
+		return `A key that expires cannot create or rotate a key that outlives it; set expires_at to ${iso(caller.expiresAt)} or earlier.`;
+	}
+	return null;
+}
 
 export type NewKeyInput = {
 	name: string;
@@ -67,13 +96,13 @@ async function newKeyRow(workspaceId: string, input: NewKeyInput, rotatedFromId:
 	};
 }
 
-export async function createKey(
-	db: Db,
-	workspaceId: string,
-	input: NewKeyInput,
-): Promise<ApiKeyView & { key: string }> {
-	const { secret, row } = await newKeyRow(workspaceId, input, null);
-	return { ...keyView(await insertApiKey(db, row)), key: secret };
+export type CreatedKey = ApiKeyView & { key: string };
+
+export async function createKey(db: Db, caller: Caller, input: NewKeyInput): Promise<Result<CreatedKey, ApiError>> {
+	const wider = widening(caller, input);
+	if (wider) return err(new ApiError("forbidden", wider));
+	const { secret, row } = await newKeyRow(caller.workspaceId, input, null);
+	return ok({ ...keyView(await insertApiKey(db, row)), key: secret });
 }
 
 export async function keysOf(db: Db, workspaceId: string): Promise<ApiKeyView[]> {
@@ -86,21 +115,32 @@ export async function revokeKey(db: Db, workspaceId: string, id: string): Promis
 	return revoked;
 }
 
-/** Issues a new secret with the same settings; the old one stops working after `graceSeconds`. */
+/**
+ * Issues a new secret with the same settings; the old one stops working after `graceSeconds`, or at
+ * its own expiry if that comes first (rotation never extends a key's life).
+ */
 export async function rotateKey(
 	db: Db,
-	workspaceId: string,
+	caller: Caller,
 	id: string,
 	graceSeconds: number,
-): Promise<(ApiKeyView & { key: string }) | null> {
-	const old = await findApiKey(db, workspaceId, id);
-	if (!old) return null;
+	now = Date.now(),
+): Promise<Result<CreatedKey, ApiError>> {
+	const old = await findApiKey(db, caller.workspaceId, id);
+	if (!old) return err(new ApiError("not_found", "No active API key with this id in this workspace."));
+	if (old.expiresAt !== null && old.expiresAt <= now) {
+		return err(new ApiError("validation_error", "This key has expired; create a new key instead of rotating it."));
+	}
+	const wider = widening(caller, old);
+	if (wider) return err(new ApiError("forbidden", wider));
 	const { secret, row } = await newKeyRow(
-		workspaceId,
+		caller.workspaceId,
 		{ name: old.name, mode: old.mode, scopes: old.scopes, ipAllowlist: old.ipAllowlist, expiresAt: old.expiresAt },
 		old.id,
 	);
-	const created = await rotateApiKey(db, old, row, Date.now() + graceSeconds * 1000);
+	const graceEnd = now + graceSeconds * 1000;
+	const oldEnd = old.expiresAt === null ? graceEnd : Math.min(old.expiresAt, graceEnd);
+	const created = await rotateApiKey(db, old, row, oldEnd);
 	forgetPrincipals((p) => p.keyId === id);
-	return { ...keyView(created), key: secret };
+	return ok({ ...keyView(created), key: secret });
 }

@@ -7,6 +7,7 @@ import { findPrincipalByHash, type PrincipalRow } from "../../db/repositories/ap
 import type { ApiKeyScope } from "../../db/schema";
 import { ApiError, err, ok, type Result } from "../../errors";
 import { ipAllowed } from "../../lib/cidr";
+import { LruMap } from "../../lib/lru";
 import { count } from "../../lib/metrics";
 import { hashKey, KEY_PATTERN } from "./keys";
 
@@ -17,12 +18,25 @@ export const LAST_USED_INTERVAL_MS = 60_000;
 export type Principal = PrincipalRow & { keyHash: string; sandbox: boolean };
 
 type Cached = { principal: Principal | null; until: number };
-const cache = new Map<string, Cached>();
-const lastUsedWrites = new Map<string, number>();
-const MAX_CACHE_ENTRIES = 10_000;
+/** Per isolate; a flood of random well-formed keys only pushes out the least recently used. */
+export const MAX_CACHE_ENTRIES = 10_000;
+const cache = new LruMap<string, Cached>(MAX_CACHE_ENTRIES);
+const lastUsedWrites = new LruMap<string, number>(MAX_CACHE_ENTRIES);
 
 export function forgetPrincipals(predicate: (p: Principal) => boolean): void {
-	for (const [hash, entry] of cache) if (entry.principal && predicate(entry.principal)) cache.delete(hash);
+	const stale: string[] = [];
+	for (const [hash, entry] of cache) if (entry.principal && predicate(entry.principal)) stale.push(hash);
+	for (const hash of stale) cache.delete(hash);
+}
+
+/** How many principals this isolate holds (for tests and metrics). */
+export function cachedPrincipalCount(): number {
+	return cache.size;
+}
+
+/** True when the key with this hash is cached in this isolate (for tests). */
+export function isPrincipalCached(keyHash: string): boolean {
+	return cache.peek(keyHash) !== undefined;
 }
 
 export function forgetAllPrincipals(): void {
@@ -37,7 +51,6 @@ async function lookup(d1: D1Database, secret: string, now: number): Promise<Prin
 	count("api_key_lookups_total");
 	const row = await findPrincipalByHash(d1, keyHash);
 	const principal = row ? { ...row, keyHash, sandbox: row.mode === "test" || row.workspaceSandbox } : null;
-	if (cache.size >= MAX_CACHE_ENTRIES) cache.clear();
 	// Unknown keys are cached briefly too, so a client retrying a wrong key does not hit D1 each time.
 	cache.set(keyHash, { principal, until: now + (principal ? PRINCIPAL_CACHE_MS : 5_000) });
 	return principal;

@@ -1,33 +1,13 @@
-// The API write path after validation: normalize, check the sender against the workspace's verified
-// domains, and make the message durable on the `send` queue before anyone answers 202.
-import { type ApiError, ApiError as ApiErrorClass, err, ok, type Result } from "../../errors";
-import { domainOf, type Mailbox, parseMailbox } from "../../lib/address";
+// Making validated messages durable on the `send` queue before anyone answers 202: their ids (stable
+// across retries under an Idempotency-Key), the job around each, R2 for content too large for a
+// queue message, and as few `sendBatch` calls as the platform limits allow.
 import { utf8Length } from "../../lib/encoding";
-import { newMessageId } from "../../lib/ids";
+import { idempotentMessageId, newMessageId } from "../../lib/ids";
+import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
+import type { Attempt } from "../idempotency";
 import type { AcceptedMessage, SendJob } from "./model";
-
-/** The request as the API schema admits it (see src/http/schemas/emails.ts). */
-export type SendEmailInput = {
-	from: string;
-	to: string | string[];
-	cc?: string | string[] | undefined;
-	bcc?: string | string[] | undefined;
-	reply_to?: string | string[] | undefined;
-	subject: string;
-	html?: string | undefined;
-	text?: string | undefined;
-	headers?: Record<string, string> | undefined;
-	tags?: string[] | undefined;
-	metadata?: Record<string, string> | undefined;
-};
-
-export type Sender = {
-	workspaceId: string;
-	apiKeyId: string | null;
-	sandbox: boolean;
-	verifiedDomains: readonly string[];
-};
+import type { Sender } from "./validate";
 
 export type SendDeps = {
 	signingKey: string;
@@ -41,49 +21,38 @@ export const INLINE_JOB_LIMIT_BYTES = 120 * 1024;
 const SEND_BATCH_MAX_MESSAGES = 100;
 const SEND_BATCH_MAX_BYTES = 250 * 1024;
 
-function mailboxes(value: string | string[] | undefined): Mailbox[] {
-	const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
-	// The schema already refused unparsable addresses, so every entry parses here.
-	return list.flatMap((entry) => {
-		const parsed = parseMailbox(entry);
-		return parsed ? [parsed] : [];
-	});
-}
+export type Identity = { id: string; acceptedAt: number };
 
-export function normalize(input: SendEmailInput): AcceptedMessage {
-	const from = parseMailbox(input.from) ?? { email: input.from };
+/**
+ * Item `index`'s id and acceptance time. Under an Idempotency-Key both derive from the key and its
+ * first-seen time, so every retry builds the same job and the consumer keeps only one.
+ */
+export async function messageIdentity(
+	signingKey: string,
+	workspaceId: string,
+	attempt: Attempt | null,
+	index: number,
+): Promise<Identity> {
+	if (attempt === null) {
+		const acceptedAt = Date.now();
+		return { id: await newMessageId(signingKey, workspaceId, acceptedAt), acceptedAt };
+	}
 	return {
-		from,
-		to: mailboxes(input.to),
-		cc: mailboxes(input.cc),
-		bcc: mailboxes(input.bcc),
-		replyTo: mailboxes(input.reply_to),
-		subject: input.subject,
-		...(input.html !== undefined ? { html: input.html } : {}),
-		...(input.text !== undefined ? { text: input.text } : {}),
-		headers: input.headers ?? {},
-		tags: input.tags ?? [],
-		metadata: input.metadata ?? {},
+		id: await idempotentMessageId(signingKey, workspaceId, attempt.key, index, attempt.firstSeenAt),
+		acceptedAt: attempt.firstSeenAt,
 	};
 }
 
-export function checkSender(message: AcceptedMessage, sender: Sender): Result<true, ApiError> {
-	const domain = domainOf(message.from.email);
-	if (sender.verifiedDomains.includes(domain)) return ok(true);
-	return err(
-		new ApiErrorClass(
-			"domain_not_verified",
-			`The sender domain "${domain}" is not a verified domain of this workspace. Add it with POST /v1/domains and verify it, or send from a verified domain.`,
-		),
-	);
-}
-
-type PreparedJob = { job: SendJob; body: string };
+export type PreparedJob = { job: SendJob; body: string };
 
 /** Builds the job for one accepted message, moving oversized content to R2 (written before the 202). */
-export async function prepareJob(message: AcceptedMessage, sender: Sender, deps: SendDeps): Promise<PreparedJob> {
-	const acceptedAt = Date.now();
-	const id = await newMessageId(deps.signingKey, sender.workspaceId, acceptedAt);
+export async function prepareJob(
+	message: AcceptedMessage,
+	sender: Sender,
+	identity: Identity,
+	deps: SendDeps,
+): Promise<PreparedJob> {
+	const { id, acceptedAt } = identity;
 	const job: SendJob = {
 		v: 1,
 		kind: "accepted",
@@ -96,6 +65,7 @@ export async function prepareJob(message: AcceptedMessage, sender: Sender, deps:
 	};
 	const body = JSON.stringify(job);
 	if (utf8Length(body) <= INLINE_JOB_LIMIT_BYTES) return { job, body };
+	// Keyed by the id, so a retry under the same Idempotency-Key overwrites rather than adds.
 	const contentKey = `content/${sender.workspaceId}/${id}.json`;
 	await deps.bodies.put(contentKey, JSON.stringify(message), {
 		httpMetadata: { contentType: "application/json" },
@@ -114,7 +84,8 @@ export async function enqueueOne(prepared: PreparedJob, deps: SendDeps): Promise
 
 /**
  * Sends jobs in as few `sendBatch` calls as the platform limits allow (100 messages / 256 KB each),
- * all in parallel. Returns, per job, whether its chunk was made durable.
+ * all in parallel. Returns, per job, whether its chunk was confirmed durable. A chunk that threw may
+ * still have been enqueued in part, which is why retries must reuse the ids.
  */
 export async function enqueueMany(prepared: PreparedJob[], deps: SendDeps): Promise<boolean[]> {
 	const chunks: number[][] = [];
@@ -142,7 +113,7 @@ export async function enqueueMany(prepared: PreparedJob[], deps: SendDeps): Prom
 				count("emails_accepted_total", indexes.length);
 				for (const i of indexes) durable[i] = true;
 			} catch (error) {
-				console.error("send queue sendBatch failed", { size: indexes.length, error: String(error) });
+				console.error("send queue sendBatch failed", { size: indexes.length, error: errorSummary(error) });
 			}
 		}),
 	);

@@ -1,13 +1,18 @@
 // Route guard: authenticates the bearer key, checks the caller's IP against the key's allowlist and
 // the route's scope, and records the key's use (at most once a minute, off the response path).
+// `authed(scope)` is what routes use: the guard first, then the body limit and JSON reader, so an
+// unauthenticated request is answered 401/403 before a byte of its body is read.
+import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { createDb } from "../../db/client";
 import { touchLastUsed } from "../../db/repositories/api-keys";
 import type { ApiKeyScope } from "../../db/schema";
 import { authenticate, authorize, LAST_USED_INTERVAL_MS, shouldTouch } from "../../domain/auth/principal";
+import { errorSummary } from "../../lib/log";
 import type { AppEnv } from "../context";
+import { jsonBody, limitBody } from "./json-body";
 
-export function requireScope(scope: ApiKeyScope) {
+function requireScope(scope: ApiKeyScope) {
 	return createMiddleware<AppEnv>(async (c, next) => {
 		const now = Date.now();
 		const authn = await authenticate(c.env.DB, c.req.header("authorization"), now);
@@ -19,10 +24,15 @@ export function requireScope(scope: ApiKeyScope) {
 		if (shouldTouch(principal.keyId, now)) {
 			c.executionCtx.waitUntil(
 				touchLastUsed(createDb(c.env.DB), principal.keyId, now, LAST_USED_INTERVAL_MS).catch((error: unknown) =>
-					console.error("last_used_at update failed", { error: String(error) }),
+					console.error("last_used_at update failed", { keyId: principal.keyId, error: errorSummary(error) }),
 				),
 			);
 		}
 		await next();
 	});
+}
+
+/** The middleware of every authenticated route: authenticate and authorize, then read the body. */
+export function authed(scope: ApiKeyScope): MiddlewareHandler<AppEnv>[] {
+	return [requireScope(scope), limitBody, jsonBody];
 }

@@ -3,8 +3,8 @@
 import type { Hook } from "@hono/zod-openapi";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { z } from "zod";
-import { ApiError, type ErrorCode, envelope } from "../../errors";
+import { ApiError, type ErrorCode, envelope, validationError } from "../../errors";
+import { errorSummary } from "../../lib/log";
 import type { AppEnv } from "../context";
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -38,34 +38,19 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
 			error.status === 415 ? "Send the body as JSON with Content-Type: application/json." : error.message || code;
 		return respondError(c, new ApiError(code, message));
 	}
+	// The stack's frames without its first line, which repeats the message; the message itself goes
+	// through errorSummary so an address or key quoted in it is not logged.
 	console.error("unhandled error", {
 		requestId: requestIdOf(c),
-		error: error instanceof Error ? error.stack : String(error),
+		workspaceId: c.get("principal")?.workspaceId,
+		error: errorSummary(error),
+		stack: error instanceof Error ? error.stack?.split("\n").slice(1, 8).join("\n") : undefined,
 	});
 	return respondError(c, new ApiError("internal_error", "Something went wrong on our side; nothing was accepted."));
 };
 
 export const notFound: NotFoundHandler<AppEnv> = (c) =>
 	respondError(c, new ApiError("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`));
-
-export function describeIssues(issues: readonly z.core.$ZodIssue[]) {
-	return issues.map((issue) => {
-		const path = issue.path.map(String).join(".");
-		const message = issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : issue.message;
-		return { path, message };
-	});
-}
-
-export function validationError(issues: readonly z.core.$ZodIssue[], prefix = ""): ApiError {
-	const details = describeIssues(issues);
-	const first = details[0];
-	const summary = first ? `${prefix}${first.path ? `${first.path}: ` : ""}${first.message}` : "invalid request";
-	return new ApiError(
-		"validation_error",
-		details.length > 1 ? `${summary} (and ${details.length - 1} more)` : summary,
-		details,
-	);
-}
 
 /** zod-openapi's hook: a failed request schema answers 422 with every issue listed. */
 export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {

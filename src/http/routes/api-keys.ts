@@ -3,12 +3,26 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
 import { API_KEY_SCOPES } from "../../db/schema";
 import { createKey, keysOf, revokeKey, rotateKey } from "../../domain/auth/key-admin";
-import { ApiError } from "../../errors";
+import { ApiError, validationError } from "../../errors";
 import { isValidCidr } from "../../lib/cidr";
 import type { App } from "../context";
-import { requireScope } from "../middleware/auth";
-import { validationError } from "../middleware/errors";
-import { authErrors, bearerSecurity, bodyErrors, IdParamSchema, jsonContent, notFound } from "../schemas/common";
+import { authed } from "../middleware/auth";
+import {
+	authErrors,
+	bearerSecurity,
+	bodyErrors,
+	ErrorEnvelopeSchema,
+	IdParamSchema,
+	jsonContent,
+	notFound,
+} from "../schemas/common";
+
+const noWidening = {
+	403: jsonContent(
+		ErrorEnvelopeSchema,
+		"The key lacks the scope or the caller's IP is not allowed, or the key to create or rotate would be more powerful than the calling key (live from test, wider IP allowlist, later expiry)",
+	),
+} as const;
 
 const ApiKeySchema = z
 	.object({
@@ -59,7 +73,7 @@ const RotateSchema = z
 	})
 	.openapi("RotateApiKeyRequest");
 
-const admin = requireScope("admin");
+const admin = authed("admin");
 
 export function registerApiKeyRoutes(app: App): void {
 	app.openapi(
@@ -74,19 +88,21 @@ export function registerApiKeyRoutes(app: App): void {
 			responses: {
 				201: jsonContent(CreatedApiKeySchema, "Created; the secret is in `key`"),
 				...authErrors,
+				...noWidening,
 				...bodyErrors,
 			},
 		}),
 		async (c) => {
 			const body = c.req.valid("json");
-			const created = await createKey(createDb(c.env.DB), c.var.principal.workspaceId, {
+			const created = await createKey(createDb(c.env.DB), c.var.principal, {
 				name: body.name,
 				mode: body.mode,
 				scopes: [...new Set(body.scopes)],
 				ipAllowlist: body.ip_allowlist,
 				expiresAt: body.expires_at ? Date.parse(body.expires_at) : null,
 			});
-			return c.json(created, 201);
+			if (!created.ok) throw created.error;
+			return c.json(created.value, 201);
 		},
 	);
 
@@ -139,16 +155,22 @@ export function registerApiKeyRoutes(app: App): void {
 				params: IdParamSchema,
 				body: { required: false, content: { "application/json": { schema: RotateSchema } } },
 			},
-			responses: { 201: jsonContent(CreatedApiKeySchema, "The new key"), ...authErrors, ...bodyErrors, ...notFound },
+			responses: {
+				201: jsonContent(CreatedApiKeySchema, "The new key"),
+				...authErrors,
+				...noWidening,
+				...bodyErrors,
+				...notFound,
+			},
 		}),
 		async (c) => {
 			const { id } = c.req.valid("param");
 			const parsed = RotateSchema.safeParse(c.var.rawBody ? JSON.parse(c.var.rawBody) : {});
 			if (!parsed.success) throw validationError(parsed.error.issues);
 			const body = parsed.data;
-			const rotated = await rotateKey(createDb(c.env.DB), c.var.principal.workspaceId, id, body.grace_period_seconds);
-			if (!rotated) throw new ApiError("not_found", "No active API key with this id in this workspace.");
-			return c.json(rotated, 201);
+			const rotated = await rotateKey(createDb(c.env.DB), c.var.principal, id, body.grace_period_seconds);
+			if (!rotated.ok) throw rotated.error;
+			return c.json(rotated.value, 201);
 		},
 	);
 }

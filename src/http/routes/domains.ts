@@ -4,7 +4,7 @@ import { createDb } from "../../db/client";
 import { addDomain, DOMAIN_NAME, domainOf, domainsOf, removeDomain } from "../../domain/domains";
 import { ApiError } from "../../errors";
 import type { App } from "../context";
-import { requireScope } from "../middleware/auth";
+import { authed } from "../middleware/auth";
 import {
 	alreadyExists,
 	authErrors,
@@ -35,7 +35,7 @@ const CreateDomainSchema = z
 	})
 	.openapi("CreateDomainRequest");
 
-const admin = requireScope("admin");
+const admin = authed("admin");
 
 export function registerDomainRoutes(app: App): void {
 	app.openapi(

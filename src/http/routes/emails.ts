@@ -2,21 +2,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createDb } from "../../db/client";
-import { type IdempotentOutcome, type StoredResponse, withIdempotency } from "../../domain/idempotency";
-import {
-	checkSender,
-	enqueueMany,
-	enqueueOne,
-	normalize,
-	prepareJob,
-	type SendDeps,
-	type Sender,
-} from "../../domain/messages/accept";
+import type { IdempotencyRequest, IdempotentOutcome } from "../../domain/idempotency";
+import type { SendDeps } from "../../domain/messages/accept";
 import { getEmail, getMessageRow, listEmails, type ReadDeps } from "../../domain/messages/read";
+import { submitBatch, submitOne } from "../../domain/messages/submit";
+import type { Sender } from "../../domain/messages/validate";
 import { ApiError } from "../../errors";
 import type { App, AppEnv } from "../context";
-import { requireScope } from "../middleware/auth";
-import { validationError } from "../middleware/errors";
+import { authed } from "../middleware/auth";
 import {
 	authErrors,
 	bearerSecurity,
@@ -47,7 +40,7 @@ const sendRoute = createRoute({
 	description:
 		"Answers 202 once the message is durable on the send queue. Delivery happens asynchronously; poll GET /v1/emails/{id} or subscribe to webhooks.",
 	security: bearerSecurity,
-	middleware: requireScope("email:send"),
+	middleware: authed("email:send"),
 	request: {
 		headers: IdempotencyHeaderSchema,
 		body: { required: true, content: { "application/json": { schema: SendEmailSchema } } },
@@ -69,7 +62,7 @@ const batchRoute = createRoute({
 	description:
 		"Each item is validated and accepted on its own: the response lists, in order, an id or an error per item. 422 when no item is valid.",
 	security: bearerSecurity,
-	middleware: requireScope("email:send"),
+	middleware: authed("email:send"),
 	request: {
 		headers: IdempotencyHeaderSchema,
 		body: { required: true, content: { "application/json": { schema: BatchRequestSchema } } },
@@ -89,7 +82,7 @@ const getRoute = createRoute({
 	tags: ["Emails"],
 	summary: "Get an email with its events",
 	security: bearerSecurity,
-	middleware: requireScope("email:read"),
+	middleware: authed("email:read"),
 	request: { params: EmailIdParamSchema },
 	responses: { 200: jsonContent(EmailSchema, "The email"), ...authErrors, ...notFound },
 });
@@ -100,7 +93,7 @@ const listRoute = createRoute({
 	tags: ["Emails"],
 	summary: "List emails, newest first",
 	security: bearerSecurity,
-	middleware: requireScope("email:read"),
+	middleware: authed("email:read"),
 	request: { query: CursorQuerySchema.extend(EmailListQuerySchema.shape) },
 	responses: { 200: jsonContent(EmailListSchema, "A page of emails"), ...authErrors, 422: bodyErrors[422] },
 });
@@ -111,7 +104,7 @@ const contentRoute = createRoute({
 	tags: ["Emails"],
 	summary: "Get the MIME message the sandbox gateway captured",
 	security: bearerSecurity,
-	middleware: requireScope("email:read"),
+	middleware: authed("email:read"),
 	request: { params: EmailIdParamSchema },
 	responses: {
 		200: { description: "RFC 5322 message", content: { "message/rfc822": { schema: z.string() } } },
@@ -133,94 +126,35 @@ function senderOf(c: Context<AppEnv>): Sender {
 	return { workspaceId: p.workspaceId, apiKeyId: p.keyId, sandbox: p.sandbox, verifiedDomains: p.verifiedDomains };
 }
 
-/** Runs a write once per Idempotency-Key when the request carries one. */
-async function idempotent(c: Context<AppEnv>, run: () => Promise<StoredResponse>): Promise<IdempotentOutcome> {
+/** The request's Idempotency-Key and what its fingerprint covers, or null without a key. */
+function idempotencyOf(c: Context<AppEnv>): IdempotencyRequest | null {
 	const key = c.req.header("idempotency-key");
-	if (key === undefined) return { ...(await run()), replayed: false };
-	const path = new URL(c.req.url).pathname;
-	return withIdempotency(
-		c.env.IDEMPOTENCY,
-		c.var.principal.workspaceId,
+	if (key === undefined) return null;
+	return {
+		store: c.env.IDEMPOTENCY,
+		workspaceId: c.var.principal.workspaceId,
 		key,
-		{ method: c.req.method, path, body: c.var.rawBody },
-		run,
-	);
+		method: c.req.method,
+		path: new URL(c.req.url).pathname,
+		body: c.var.rawBody,
+	};
 }
 
 function replayHeaders(outcome: IdempotentOutcome): Record<string, string> {
 	return outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
 }
 
-const UNAVAILABLE = "The send queue is unavailable; nothing was accepted. Retry with the same Idempotency-Key.";
-
 export function registerEmailRoutes(app: App): void {
 	app.openapi(sendRoute, async (c) => {
-		const message = normalize(c.req.valid("json"));
-		const sender = senderOf(c);
-		const allowed = checkSender(message, sender);
-		if (!allowed.ok) throw allowed.error;
-		const deps = sendDeps(c);
-		const outcome = await idempotent(c, async () => {
-			try {
-				const prepared = await prepareJob(message, sender, deps);
-				await enqueueOne(prepared, deps);
-				return { status: 202, body: { id: prepared.job.id, status: "queued" } };
-			} catch (error) {
-				console.error("enqueue failed", { error: String(error) });
-				throw new ApiError("service_unavailable", UNAVAILABLE);
-			}
-		});
-		return c.json(outcome.body as z.infer<typeof AcceptedSchema>, 202, replayHeaders(outcome));
+		const outcome = await submitOne(c.req.valid("json"), senderOf(c), sendDeps(c), idempotencyOf(c));
+		if (!outcome.ok) throw outcome.error;
+		return c.json(outcome.value.body as z.infer<typeof AcceptedSchema>, 202, replayHeaders(outcome.value));
 	});
 
 	app.openapi(batchRoute, async (c) => {
-		const items = c.req.valid("json");
-		const sender = senderOf(c);
-		type Result = z.infer<typeof BatchResponseSchema>["data"][number];
-		const results: Result[] = new Array(items.length);
-		const valid: { index: number; message: ReturnType<typeof normalize> }[] = [];
-		items.forEach((item, index) => {
-			const parsed = SendEmailSchema.safeParse(item);
-			if (!parsed.success) {
-				const error = validationError(parsed.error.issues);
-				results[index] = { index, error: { code: error.code, message: error.message } };
-				return;
-			}
-			const message = normalize(parsed.data);
-			const allowed = checkSender(message, sender);
-			if (!allowed.ok) results[index] = { index, error: { code: allowed.error.code, message: allowed.error.message } };
-			else valid.push({ index, message });
-		});
-		if (valid.length === 0) {
-			throw new ApiError(
-				"validation_error",
-				"No item of the batch is valid; nothing was accepted.",
-				results.map((r) => ({ index: r.index, message: "error" in r ? r.error.message : "" })),
-			);
-		}
-		const deps = sendDeps(c);
-		const outcome = await idempotent(c, async () => {
-			let durable: boolean[];
-			let prepared: Awaited<ReturnType<typeof prepareJob>>[];
-			try {
-				prepared = await Promise.all(valid.map((v) => prepareJob(v.message, sender, deps)));
-				durable = await enqueueMany(prepared, deps);
-			} catch (error) {
-				console.error("batch enqueue failed", { error: String(error) });
-				throw new ApiError("service_unavailable", UNAVAILABLE);
-			}
-			if (!durable.some(Boolean)) throw new ApiError("service_unavailable", UNAVAILABLE);
-			valid.forEach((v, i) => {
-				const job = prepared[i]?.job;
-				results[v.index] =
-					durable[i] && job
-						? { index: v.index, id: job.id, status: "queued" }
-						: { index: v.index, error: { code: "service_unavailable", message: UNAVAILABLE } };
-			});
-			const accepted = results.filter((r) => "id" in r).length;
-			return { status: 202, body: { data: results, accepted, rejected: results.length - accepted } };
-		});
-		return c.json(outcome.body as z.infer<typeof BatchResponseSchema>, 202, replayHeaders(outcome));
+		const outcome = await submitBatch(c.req.valid("json"), senderOf(c), sendDeps(c), idempotencyOf(c));
+		if (!outcome.ok) throw outcome.error;
+		return c.json(outcome.value.body as z.infer<typeof BatchResponseSchema>, 202, replayHeaders(outcome.value));
 	});
 
 	app.openapi(getRoute, async (c) => {

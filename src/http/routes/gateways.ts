@@ -7,7 +7,7 @@ import { testGateway } from "../../domain/gateway-test";
 import { changeGateway, createGateway, gatewayOf, gatewaysOf, removeGateway } from "../../domain/gateways";
 import { ApiError } from "../../errors";
 import type { App } from "../context";
-import { requireScope } from "../middleware/auth";
+import { authed } from "../middleware/auth";
 import {
 	alreadyExists,
 	authErrors,
@@ -78,7 +78,7 @@ const TestResultSchema = z
 	.object({ ok: z.boolean(), latency_ms: z.number().int(), detail: z.string() })
 	.openapi("GatewayTestResult");
 
-const admin = requireScope("admin");
+const admin = authed("admin");
 const missing = () => new ApiError("not_found", "No gateway with this id in this workspace.");
 const tags = ["Gateways"];
 

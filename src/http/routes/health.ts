@@ -1,9 +1,10 @@
 // Liveness, readiness and the operation counters.
 import { createRoute, z } from "@hono/zod-openapi";
 import { ApiError } from "../../errors";
+import { errorSummary } from "../../lib/log";
 import { prometheusText } from "../../lib/metrics";
 import type { App } from "../context";
-import { requireScope } from "../middleware/auth";
+import { authed } from "../middleware/auth";
 import { authErrors, unavailable } from "../schemas/common";
 
 const Status = z
@@ -34,7 +35,7 @@ export function registerHealthRoutes(app: App): void {
 			try {
 				await c.env.DB.prepare("SELECT 1").first();
 			} catch (error) {
-				console.error("readyz: D1 unreachable", { error: String(error) });
+				console.error("readyz: D1 unreachable", { error: errorSummary(error) });
 				throw new ApiError("service_unavailable", "D1 is not reachable.");
 			}
 			return c.json({ status: "ok" as const, checks: { d1: "ok" } }, 200);
@@ -48,7 +49,7 @@ export function registerHealthRoutes(app: App): void {
 			tags: ["Health"],
 			summary: "Operation counters of this isolate, Prometheus text format (admin scope)",
 			security: [{ bearerAuth: [] }],
-			middleware: requireScope("admin"),
+			middleware: authed("admin"),
 			responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } }, ...authErrors },
 		}),
 		(c) => c.text(prometheusText(), 200, { "Content-Type": "text/plain; version=0.0.4" }),
