@@ -4,9 +4,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { STRANDED_QUERIES } from "../../src/db/repositories/recovery";
 import { DUE_GRACE_MS, LEASE_GRACE_MS, SWEEP_LIMIT, sweepStranded } from "../../src/domain/delivery/recovery";
+import { ulid } from "../../src/lib/ids";
 import worker from "../../workers/index";
 import { eventTypes, job, messageState } from "../helpers/delivery";
-import { RecordingQueue, runQueue, testEnv } from "../helpers/worker";
+import { RecordingQueue, request, runQueue, testEnv } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
 
 const deps = (sendQueue: RecordingQueue) => ({
@@ -145,5 +146,35 @@ describe("the recovery sweep", () => {
 		expect(queue.sent.map((j) => (j as { id: string }).id)).not.toContain(fresh.id);
 		await tick("@startup", "development");
 		expect(queue.sent.map((j) => (j as { id: string }).id)).toContain(fresh.id);
+	});
+
+	it("shows on /metrics the workspace's re-drives by reason and the age of its oldest unfinished message", async () => {
+		const ws = await createWorkspace();
+		const now = Date.now();
+		const metric = async (name: string) => {
+			const text = await (await request("/metrics", { key: ws.key })).text();
+			return Number(text.match(new RegExp(`^${name.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m"))?.[1]);
+		};
+		expect(await metric('mq_messages_redriven_total{reason="lease_expired"}')).toBe(0);
+		expect(await metric('mq_oldest_unfinished_message_age_seconds{status="processing"}')).toBe(0);
+		const body = await strand(ws, {
+			status: "processing",
+			lease_token: "dead",
+			lease_expires_at: now - LEASE_GRACE_MS - 1000,
+		});
+		const age = await metric('mq_oldest_unfinished_message_age_seconds{status="processing"}');
+		expect(age).toBeGreaterThanOrEqual(0);
+		expect(age).toBeLessThan(60);
+		await sweepStranded(deps(new RecordingQueue()), now);
+		expect(await metric('mq_messages_redriven_total{reason="lease_expired"}')).toBe(1);
+		expect(await metric('mq_oldest_unfinished_message_age_seconds{status="processing"}')).toBe(0);
+		expect((await messageState(body.id))?.status).toBe("deferred");
+		// Ages come from the ids' time: a message accepted an hour ago reads about 3,600 s.
+		await env.DB.prepare(
+			"INSERT INTO messages (id, workspace_id, from_email, subject, status, next_attempt_at, created_at) VALUES (?, ?, 'a@x.test', 's', 'deferred', ?, ?)",
+		)
+			.bind(`${ulid(now - 3_600_000)}ABCDEFGH`, ws.id, now + 60_000, now - 3_600_000)
+			.run();
+		expect(await metric('mq_oldest_unfinished_message_age_seconds{status="deferred"}')).toBeGreaterThanOrEqual(3599);
 	});
 });

@@ -3,7 +3,8 @@
 // queue, a long deferral parked in D1) is found once it is past its due time plus a grace and
 // re-enqueued as a redrive, with a `requeued` event. Re-enqueueing a row whose queue message still
 // exists is harmless: the lease and the per-recipient provider keys make the second copy a no-op.
-import { insertRequeuedEvents, type Stranded, takeStranded } from "../../db/repositories/recovery";
+import { insertRequeuedEvents, recoveryStats, type Stranded, takeStranded } from "../../db/repositories/recovery";
+import { ulidTime } from "../../lib/ids";
 import { count } from "../../lib/metrics";
 import { sendAll } from "../../lib/queue-batches";
 import { MINUTE } from "../../lib/time";
@@ -88,4 +89,23 @@ export async function sweepAllOrphans(deps: SweepDeps, now: number, maxRuns = 50
 		if (r.redriven + r.enqueueFailures < SWEEP_LIMIT) break;
 	}
 	return total;
+}
+
+/**
+ * The workspace's recovery figures in Prometheus text: messages re-driven by reason (from the
+ * `requeued` events, so every isolate reports the same) and, per non-final status, the age of the
+ * oldest message, a gauge to alert on (it grows without bound only when something is stranded).
+ */
+export async function recoveryMetricsText(db: D1Database, workspaceId: string, now: number): Promise<string> {
+	const stats = await recoveryStats(db, workspaceId);
+	const lines = ["# TYPE mq_messages_redriven_total counter"];
+	for (const [reason, n] of Object.entries(stats.redriven))
+		lines.push(`mq_messages_redriven_total{reason="${reason}"} ${n}`);
+	lines.push("# TYPE mq_oldest_unfinished_message_age_seconds gauge");
+	for (const [status, id] of Object.entries(stats.oldestIds)) {
+		const at = id ? ulidTime(id) : null;
+		const age = at === null ? 0 : Math.max(0, Math.round((now - at) / 1000));
+		lines.push(`mq_oldest_unfinished_message_age_seconds{status="${status}"} ${age}`);
+	}
+	return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,6 @@
 // Liveness, readiness and the operation counters.
 import { createRoute, z } from "@hono/zod-openapi";
+import { recoveryMetricsText } from "../../domain/delivery/recovery";
 import { ApiError } from "../../errors";
 import { errorSummary } from "../../lib/log";
 import { prometheusText } from "../../lib/metrics";
@@ -47,11 +48,15 @@ export function registerHealthRoutes(app: App): void {
 			method: "get",
 			path: "/metrics",
 			tags: ["Health"],
-			summary: "Operation counters of this isolate, Prometheus text format (admin scope)",
+			summary:
+				"Operation counters of this isolate, and the workspace's recovery figures (re-drives by reason, oldest unfinished message per status), Prometheus text format (admin scope)",
 			security: [{ bearerAuth: [] }],
 			middleware: authed("admin"),
 			responses: { 200: { description: "Counters", content: { "text/plain": { schema: z.string() } } }, ...authErrors },
 		}),
-		(c) => c.text(prometheusText(), 200, { "Content-Type": "text/plain; version=0.0.4" }),
+		async (c) => {
+			const recovery = await recoveryMetricsText(c.env.DB, c.var.principal.workspaceId, Date.now());
+			return c.text(prometheusText() + recovery, 200, { "Content-Type": "text/plain; version=0.0.4" });
+		},
 	);
 }
