@@ -28,13 +28,18 @@ export function buildMime(parts: MimeParts, now = new Date()): string {
 		mime.addAttachment({
 			filename: a.filename,
 			contentType: a.contentType,
-			data: a.content,
+			data: wrapBase64(a.content),
 			...(a.contentId ? { inline: true, headers: { "Content-ID": `<${a.contentId}>` } } : {}),
 		});
 	}
 	// mimetext takes a single Reply-To mailbox; the API allows several, so the header is written here.
 	const replyTo = parts.replyTo.length > 0 ? `Reply-To: ${parts.replyTo.map(mailboxText).join(", ")}\r\n` : "";
 	return replyTo + mime.asRaw();
+}
+
+/** Base64 in lines of 76 characters, as RFC 2045 requires of a body part. */
+function wrapBase64(content: string): string {
+	return content.replace(/.{76}(?=.)/g, "$&\r\n");
 }
 
 /** A mailbox as header text, with a non-ASCII display name as an RFC 2047 encoded word. */

@@ -73,7 +73,7 @@ async function initialDraft(input: RenderInput): Promise<Draft> {
 			subject: message.subject,
 			html: message.html,
 			text: message.text,
-			attachments: [],
+			attachments: message.attachments ?? [],
 			messageIdHeader: messageIdHeader(input.id, message.from.email),
 			headers: Object.entries(message.headers),
 			tags: message.tags,

@@ -51,7 +51,8 @@ export async function messageFromRows(
 	recipients: readonly RecipientState[],
 	bodies: R2Bucket,
 ): Promise<AcceptedMessage | null> {
-	if (row.content_key && row.html === null && row.text === null) return readStoredContent(bodies, row.content_key);
+	// A content key means R2 holds the whole message (large content, or attachments D1 does not keep).
+	if (row.content_key) return readStoredContent(bodies, row.content_key);
 	const of = (kind: RecipientState["kind"]) =>
 		recipients
 			.filter((r) => r.kind === kind)

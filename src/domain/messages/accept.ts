@@ -5,6 +5,7 @@ import { utf8Length } from "../../lib/encoding";
 import { idempotentMessageId, newMessageId } from "../../lib/ids";
 import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
+import { sendBatchChunks } from "../../lib/queue-batches";
 import type { Attempt } from "../idempotency";
 import type { AcceptedMessage, SendJob } from "./model";
 import type { Sender } from "./validate";
@@ -17,9 +18,6 @@ export type SendDeps = {
 
 /** Queue messages are capped at 128 KB; above this serialized size the content goes to R2 first. */
 export const INLINE_JOB_LIMIT_BYTES = 120 * 1024;
-/** `sendBatch` takes at most 100 messages and 256 KB. */
-const SEND_BATCH_MAX_MESSAGES = 100;
-const SEND_BATCH_MAX_BYTES = 250 * 1024;
 
 export type Identity = { id: string; acceptedAt: number };
 
@@ -45,7 +43,10 @@ export async function messageIdentity(
 
 export type PreparedJob = { job: SendJob; body: string };
 
-/** Builds the job for one accepted message, moving oversized content to R2 (written before the 202). */
+/**
+ * Builds the job for one accepted message, moving oversized content, and any message with
+ * attachments, to R2 (written before the 202).
+ */
 export async function prepareJob(
 	message: AcceptedMessage,
 	sender: Sender,
@@ -64,7 +65,8 @@ export async function prepareJob(
 		message,
 	};
 	const body = JSON.stringify(job);
-	if (utf8Length(body) <= INLINE_JOB_LIMIT_BYTES) return { job, body };
+	// Attachments always go to R2: D1 rows keep no files, so a later attempt reads them from there.
+	if (!message.attachments?.length && utf8Length(body) <= INLINE_JOB_LIMIT_BYTES) return { job, body };
 	// Keyed by the id, so a retry under the same Idempotency-Key overwrites rather than adds.
 	const contentKey = `content/${sender.workspaceId}/${id}.json`;
 	await deps.bodies.put(contentKey, JSON.stringify(message), {
@@ -88,24 +90,9 @@ export async function enqueueOne(prepared: PreparedJob, deps: SendDeps): Promise
  * still have been enqueued in part, which is why retries must reuse the ids.
  */
 export async function enqueueMany(prepared: PreparedJob[], deps: SendDeps): Promise<boolean[]> {
-	const chunks: number[][] = [];
-	let current: number[] = [];
-	let bytes = 0;
-	prepared.forEach((p, index) => {
-		const size = utf8Length(p.body) + 64;
-		if (current.length === SEND_BATCH_MAX_MESSAGES || (current.length > 0 && bytes + size > SEND_BATCH_MAX_BYTES)) {
-			chunks.push(current);
-			current = [];
-			bytes = 0;
-		}
-		current.push(index);
-		bytes += size;
-	});
-	if (current.length > 0) chunks.push(current);
-
 	const durable = prepared.map(() => false);
 	await Promise.all(
-		chunks.map(async (indexes) => {
+		sendBatchChunks(prepared.map((p) => p.body)).map(async (indexes) => {
 			try {
 				await deps.queue.sendBatch(indexes.map((i) => ({ body: prepared[i]?.job, contentType: "json" as const })));
 				count("queue_send_calls_total");

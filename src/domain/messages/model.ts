@@ -4,6 +4,17 @@ import { z } from "zod";
 
 const mailbox = z.object({ email: z.string(), name: z.string().optional() });
 
+const attachment = z.object({
+	filename: z.string(),
+	contentType: z.string(),
+	/** Base64 of the bytes. */
+	content: z.string(),
+	/** Set for an inline part the HTML references as `cid:<contentId>`. */
+	contentId: z.string().optional(),
+});
+
+export type Attachment = z.infer<typeof attachment>;
+
 export const acceptedMessageSchema = z.object({
 	from: mailbox,
 	to: z.array(mailbox),
@@ -16,6 +27,8 @@ export const acceptedMessageSchema = z.object({
 	headers: z.record(z.string(), z.string()),
 	tags: z.array(z.string()),
 	metadata: z.record(z.string(), z.string()),
+	/** Absent on jobs accepted before attachments existed; such jobs simply have none. */
+	attachments: z.array(attachment).optional(),
 });
 
 export type AcceptedMessage = z.infer<typeof acceptedMessageSchema>;

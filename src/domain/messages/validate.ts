@@ -28,6 +28,33 @@ const mailbox = z
 
 const mailboxes = z.union([mailbox, z.array(mailbox).max(MAX_RECIPIENTS)]);
 
+export const MAX_ATTACHMENTS = 20;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
+const attachmentSchema = z.strictObject({
+	filename: z
+		.string()
+		.min(1)
+		.max(255)
+		.refine((v) => !hasControlChars(v) && !/["\\/]/.test(v), {
+			message: 'may not contain control characters, quotes, "/" or "\\"',
+		}),
+	content: z
+		.string()
+		.min(1)
+		.transform((v) => v.replace(/\s+/g, ""))
+		.refine((v) => BASE64.test(v), { message: "must be base64" })
+		.meta({ description: "The file's bytes in base64 (line breaks allowed)." }),
+	content_type: z.string().regex(MIME_TYPE, "is not a MIME type such as application/pdf").optional(),
+	content_id: z
+		.string()
+		.regex(/^[A-Za-z0-9._@-]{1,128}$/, "must be 1-128 letters, digits, . _ @ or -")
+		.optional()
+		.meta({ description: 'Makes the part inline, for `<img src="cid:…">` in the HTML.' }),
+});
+
 const recipientCount = (v: string | string[] | undefined) => (v === undefined ? 0 : Array.isArray(v) ? v.length : 1);
 
 export const sendEmailSchema = z
@@ -56,6 +83,11 @@ export const sendEmailSchema = z
 			.record(z.string().min(1).max(64), z.string().max(1024))
 			.refine((m) => Object.keys(m).length <= 50, { message: "may have at most 50 keys" })
 			.optional(),
+		attachments: z
+			.array(attachmentSchema)
+			.max(MAX_ATTACHMENTS)
+			.optional()
+			.meta({ description: "Files, counted in the request size limit (10 MB by default)." }),
 	})
 	.superRefine((body, ctx) => {
 		if (body.html === undefined && body.text === undefined) {
@@ -97,7 +129,44 @@ export function normalize(input: SendEmailInput): AcceptedMessage {
 		headers: input.headers ?? {},
 		tags: input.tags ?? [],
 		metadata: input.metadata ?? {},
+		...(input.attachments?.length
+			? {
+					attachments: input.attachments.map((a) => ({
+						filename: a.filename,
+						contentType: a.content_type ?? contentTypeOf(a.filename),
+						content: a.content,
+						...(a.content_id ? { contentId: a.content_id } : {}),
+					})),
+				}
+			: {}),
 	};
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+	pdf: "application/pdf",
+	png: "image/png",
+	jpg: "image/jpeg",
+	jpeg: "image/jpeg",
+	gif: "image/gif",
+	svg: "image/svg+xml",
+	webp: "image/webp",
+	txt: "text/plain",
+	csv: "text/csv",
+	html: "text/html",
+	ics: "text/calendar",
+	json: "application/json",
+	zip: "application/zip",
+	xml: "application/xml",
+	doc: "application/msword",
+	docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	xls: "application/vnd.ms-excel",
+	xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+};
+
+/** The type a mail client expects for a file name, when the client gave none. */
+function contentTypeOf(filename: string): string {
+	const ext = filename.slice(filename.lastIndexOf(".") + 1).toLowerCase();
+	return CONTENT_TYPES[ext] ?? "application/octet-stream";
 }
 
 export function checkSender(message: AcceptedMessage, sender: Sender): Result<true, ApiError> {
