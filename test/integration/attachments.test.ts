@@ -69,7 +69,7 @@ describe("attachments", () => {
 	});
 
 	it("sends the same files on a later attempt, rebuilt from R2", async () => {
-		const ws = await createWorkspace({ mode: "live" });
+		const ws = await createWorkspace({ mode: "live", gateway: false });
 		const raws: string[] = [];
 		const flaky: DriverFactory = (spec) => ({
 			id: spec.id,

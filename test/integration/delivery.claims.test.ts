@@ -42,7 +42,7 @@ function countingDriver() {
 
 describe("leased claims", () => {
 	it("sends once when the same job is delivered to two consumers at the same time", async () => {
-		const ws = await createWorkspace({ mode: "live" });
+		const ws = await createWorkspace({ mode: "live", gateway: false });
 		const driver = countingDriver();
 		await withDriver(ws.id, "cloudflare", driver.factory, async () => {
 			const body = await job(ws.id, ws.domain)();
@@ -71,7 +71,7 @@ describe("leased claims", () => {
 	});
 
 	it("sends once when the same job is twice in one batch", async () => {
-		const ws = await createWorkspace({ mode: "live" });
+		const ws = await createWorkspace({ mode: "live", gateway: false });
 		const driver = countingDriver();
 		await withDriver(ws.id, "cloudflare", driver.factory, async () => {
 			const body = await job(ws.id, ws.domain)();
@@ -83,7 +83,7 @@ describe("leased claims", () => {
 	});
 
 	it("claims a row whose lease expired, and leaves one under a live lease alone", async () => {
-		const ws = await createWorkspace({ mode: "live" });
+		const ws = await createWorkspace({ mode: "live", gateway: false });
 		const driver = countingDriver();
 		await withDriver(ws.id, "cloudflare", driver.factory, async () => {
 			const expired = await job(ws.id, ws.domain)();

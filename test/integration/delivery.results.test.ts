@@ -134,7 +134,7 @@ describe("per-recipient results", () => {
 	});
 
 	it("treats a gateway that throws or times out as a temporary failure without passing its error on", async () => {
-		const ws = await createWorkspace({ mode: "live" });
+		const ws = await createWorkspace({ mode: "live", gateway: false });
 		const throwing: DriverFactory = (spec) => ({
 			id: spec.id,
 			type: spec.type,
@@ -173,7 +173,7 @@ describe("per-recipient results", () => {
 	});
 
 	it("captures in the sandbox when the workspace is in sandbox_mode, even with a live key and a real gateway", async () => {
-		const ws = await createWorkspace({ mode: "live" });
+		const ws = await createWorkspace({ mode: "live", gateway: false });
 		await env.DB.prepare("UPDATE workspaces SET sandbox_mode = 1 WHERE id = ?").bind(ws.id).run();
 		const live = await insertKey(ws.id, { mode: "live", scopes: ["email:send", "email:read"] });
 		const calls: string[] = [];

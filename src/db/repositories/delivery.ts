@@ -58,6 +58,29 @@ export type GatewayRow = {
 	type: GatewayType;
 	config: string;
 	credentials_enc: string | null;
+	priority: number;
+	weight: number;
+	is_legacy: 0 | 1;
+	health_status: "unknown" | "healthy" | "unhealthy";
+	can_route: string;
+	exclude_patterns: string;
+	rate_per_second: number | null;
+	rate_per_minute: number | null;
+	rate_per_hour: number | null;
+	rate_per_day: number | null;
+};
+
+/** What routing needs of a workspace. */
+export type WorkspaceRow = { id: string; routing_mode: "legacy" | "gateway" | "hybrid"; settings: string };
+
+export type RuleRow = {
+	id: string;
+	workspace_id: string;
+	queue_id: string | null;
+	position: number;
+	match: string;
+	strategy: string | null;
+	gateway_ids: string;
 };
 
 export type ClaimInput = {
@@ -81,6 +104,9 @@ export type ClaimResult = {
 	states: Map<string, RowState>;
 	/** Enabled gateways of the batch's workspaces, best priority first. */
 	gateways: GatewayRow[];
+	workspaces: WorkspaceRow[];
+	/** Enabled routing rules of the batch's workspaces, by position. */
+	rules: RuleRow[];
 	/** Events this batch wrote (`queued` for new rows, `processing` for claims). */
 	events: EventRow[];
 };
@@ -144,13 +170,23 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			.bind(idsJson),
 		db
 			.prepare(
-				`SELECT id, workspace_id, type, config, credentials_enc FROM gateways
-				 WHERE enabled = 1 AND workspace_id IN (${IN_IDS}) ORDER BY priority, id`,
+				`SELECT id, workspace_id, type, config, credentials_enc, priority, weight, is_legacy, health_status, can_route,
+				   exclude_patterns, rate_per_second, rate_per_minute, rate_per_hour, rate_per_day
+				 FROM gateways WHERE enabled = 1 AND workspace_id IN (${IN_IDS}) ORDER BY priority, id`,
+			)
+			.bind(JSON.stringify(input.workspaceIds)),
+		db
+			.prepare(`SELECT id, routing_mode, settings FROM workspaces WHERE id IN (${IN_IDS})`)
+			.bind(JSON.stringify(input.workspaceIds)),
+		db
+			.prepare(
+				`SELECT id, workspace_id, queue_id, position, match, strategy, gateway_ids FROM routing_rules
+				 WHERE enabled = 1 AND workspace_id IN (${IN_IDS}) ORDER BY position, id`,
 			)
 			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");
-	const tail = results.slice(-8);
+	const tail = results.slice(-10);
 	const rowsOf = <T>(i: number) => (tail[i]?.results ?? []) as T[];
 	const states = new Map<string, RowState>();
 	for (const row of rowsOf<RowState>(6)) states.set(row.id, row);
@@ -161,6 +197,8 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 		content: rowsOf<ContentRow>(5),
 		states,
 		gateways: rowsOf<GatewayRow>(7),
+		workspaces: rowsOf<WorkspaceRow>(8),
+		rules: rowsOf<RuleRow>(9),
 	};
 }
 

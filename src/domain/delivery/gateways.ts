@@ -1,11 +1,21 @@
-// Which gateway delivers a message, until routing lands (issue 8): test keys and sandbox workspaces
-// always capture in the sandbox; otherwise the workspace's enabled gateway with the lowest priority
-// number. Drivers are built once per consumer batch from decrypted credentials and config.
-import type { GatewayRow } from "../../db/repositories/delivery";
+// The gateways of a consumer batch: which may deliver each recipient (the router over the claim's
+// gateways, settings and rules), and their drivers, built once per batch from decrypted credentials
+// and config. Test keys and sandbox workspaces always capture in the sandbox, whatever is configured.
+import type { ClaimResult, GatewayRow, RuleRow } from "../../db/repositories/delivery";
 import { decryptSecret } from "../../lib/crypto";
 import { buildGateway } from "../../providers/registry";
 import { SANDBOX_GATEWAY_ID, sandboxGateway } from "../../providers/sandbox";
 import type { DriverContext, Gateway } from "../../providers/types";
+import {
+	type RoutableGateway,
+	type RouteRequest,
+	type RouterState,
+	type RoutingRule,
+	type RoutingSettings,
+	route,
+	STRATEGIES,
+	type Strategy,
+} from "../routing/router";
 
 export type GatewayDeps = DriverContext & {
 	encryptionKey: string;
@@ -13,43 +23,138 @@ export type GatewayDeps = DriverContext & {
 	timeoutMs: number;
 };
 
-export type GatewayChoice =
-	| { ok: true; gateway: Gateway }
-	/** `none`: nothing to send through; `config`: the chosen gateway cannot be built (counts as auth). */
-	| { ok: false; kind: "none" | "config"; gatewayId: string | null; reason: string };
+export type DriverChoice = { ok: true; gateway: Gateway } | { ok: false; reason: string };
 
-export class GatewayPicker {
-	private readonly built = new Map<string, Promise<GatewayChoice>>();
+const parseList = (json: string): string[] => {
+	const value = JSON.parse(json) as unknown;
+	return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+};
+
+const asStrategy = (value: unknown): Strategy | null =>
+	typeof value === "string" && (STRATEGIES as readonly string[]).includes(value) ? (value as Strategy) : null;
+
+function routable(row: GatewayRow): RoutableGateway {
+	const config = JSON.parse(row.config) as Record<string, unknown>;
+	return {
+		id: row.id,
+		type: row.type,
+		priority: row.priority,
+		weight: row.weight,
+		isLegacy: row.is_legacy === 1,
+		healthy: row.health_status !== "unhealthy",
+		canRoute: parseList(row.can_route),
+		excludePatterns: parseList(row.exclude_patterns),
+		failoverTo: Array.isArray(config.failover_to) ? config.failover_to.filter((v) => typeof v === "string") : [],
+	};
+}
+
+function ruleOf(row: RuleRow): RoutingRule {
+	return {
+		id: row.id,
+		position: row.position,
+		match: JSON.parse(row.match) as RoutingRule["match"],
+		strategy: asStrategy(row.strategy),
+		gatewayIds: parseList(row.gateway_ids),
+	};
+}
+
+/** A workspace's routing settings from its row (mode column, `settings.routing`). */
+export function settingsOf(mode: RoutingSettings["mode"], settingsJson: string): RoutingSettings {
+	const settings = JSON.parse(settingsJson) as { routing?: { strategy?: unknown; failover_order?: unknown } };
+	const order = settings.routing?.failover_order;
+	return {
+		mode,
+		strategy: asStrategy(settings.routing?.strategy) ?? "priority",
+		failoverOrder: Array.isArray(order) ? order.filter((v): v is string => typeof v === "string") : [],
+	};
+}
+
+// Round-robin positions live in the isolate: exact within one, approximately even across many.
+const turns = new Map<string, number>();
+const MAX_TURN_KEYS = 10_000;
+
+export const isolateRouterState: RouterState = {
+	random: Math.random,
+	nextTurn: (key) => {
+		const n = turns.get(key) ?? 0;
+		if (turns.size >= MAX_TURN_KEYS && !turns.has(key)) turns.clear();
+		turns.set(key, n + 1);
+		return n;
+	},
+	loadOf: () => 0,
+};
+
+export class GatewayPlan {
+	private readonly built = new Map<string, Promise<DriverChoice>>();
+	private readonly rows: Map<string, GatewayRow>;
+	private readonly routables = new Map<string, RoutableGateway[]>();
+	private readonly settings = new Map<string, RoutingSettings>();
+	private readonly rules = new Map<string, RoutingRule[]>();
 
 	constructor(
-		private readonly rows: readonly GatewayRow[],
+		claim: Pick<ClaimResult, "gateways" | "workspaces" | "rules">,
 		private readonly deps: GatewayDeps,
-	) {}
+		private readonly state: RouterState = isolateRouterState,
+	) {
+		this.rows = new Map(claim.gateways.map((g) => [g.id, g]));
+		for (const g of claim.gateways) {
+			const list = this.routables.get(g.workspace_id) ?? [];
+			list.push(routable(g));
+			this.routables.set(g.workspace_id, list);
+		}
+		for (const w of claim.workspaces) this.settings.set(w.id, settingsOf(w.routing_mode, w.settings));
+		for (const r of claim.rules) {
+			// Rules of a named queue apply with that queue (rate-limits issue); these are the workspace's.
+			if (r.queue_id !== null) continue;
+			const list = this.rules.get(r.workspace_id) ?? [];
+			list.push(ruleOf(r));
+			this.rules.set(r.workspace_id, list);
+		}
+	}
 
-	pick(workspaceId: string, sandbox: boolean): Promise<GatewayChoice> {
-		const own = this.rows.filter((g) => g.workspace_id === workspaceId);
-		if (sandbox) {
-			const row = own.find((g) => g.type === "sandbox");
-			return Promise.resolve({ ok: true, gateway: sandboxGateway(this.deps.bodies, row?.id ?? SANDBOX_GATEWAY_ID) });
-		}
-		const first = own[0];
-		if (!first) {
-			return Promise.resolve({
-				ok: false,
-				kind: "none",
-				gatewayId: null,
-				reason: "no enabled gateway is configured for this workspace",
-			});
-		}
-		let choice = this.built.get(first.id);
+	/** True when the workspace has at least one enabled gateway. */
+	hasGateways(workspaceId: string): boolean {
+		return (this.routables.get(workspaceId)?.length ?? 0) > 0;
+	}
+
+	/** Gateway ids to try for one recipient, best first. */
+	candidates(workspaceId: string, request: RouteRequest): string[] {
+		const settings = this.settings.get(workspaceId) ?? settingsOf("gateway", "{}");
+		return route(
+			request,
+			settings,
+			this.rules.get(workspaceId) ?? [],
+			this.routables.get(workspaceId) ?? [],
+			this.state,
+		).map((g) => g.id);
+	}
+
+	/** The gateway a test key or sandbox workspace's message goes to (its sandbox row, or the built-in one). */
+	sandboxId(workspaceId: string): string {
+		return (
+			[...this.rows.values()].find((g) => g.workspace_id === workspaceId && g.type === "sandbox")?.id ??
+			SANDBOX_GATEWAY_ID
+		);
+	}
+
+	driver(gatewayId: string): Promise<DriverChoice> {
+		if (gatewayId === SANDBOX_GATEWAY_ID)
+			return Promise.resolve({ ok: true, gateway: sandboxGateway(this.deps.bodies) });
+		let choice = this.built.get(gatewayId);
 		if (!choice) {
-			choice = this.build(first);
-			this.built.set(first.id, choice);
+			choice = this.build(gatewayId);
+			this.built.set(gatewayId, choice);
 		}
 		return choice;
 	}
 
-	private async build(row: GatewayRow): Promise<GatewayChoice> {
+	row(gatewayId: string): GatewayRow | undefined {
+		return this.rows.get(gatewayId);
+	}
+
+	private async build(gatewayId: string): Promise<DriverChoice> {
+		const row = this.rows.get(gatewayId);
+		if (!row) return { ok: false, reason: "the gateway is not enabled" };
 		let credentials: Record<string, unknown> = {};
 		try {
 			if (row.credentials_enc) {
@@ -59,11 +164,11 @@ export class GatewayPicker {
 				>;
 			}
 		} catch {
-			return { ok: false, kind: "config", gatewayId: row.id, reason: "the gateway's credentials cannot be decrypted" };
+			return { ok: false, reason: "the gateway's credentials cannot be decrypted" };
 		}
 		const config = JSON.parse(row.config) as Record<string, unknown>;
 		const built = buildGateway({ id: row.id, type: row.type, config, credentials }, this.deps);
-		if ("error" in built) return { ok: false, kind: "config", gatewayId: row.id, reason: built.error };
+		if ("error" in built) return { ok: false, reason: built.error };
 		return { ok: true, gateway: built };
 	}
 }

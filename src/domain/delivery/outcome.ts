@@ -1,18 +1,24 @@
 // Turns one attempt's per-recipient results into what is written: each recipient's status, the
-// message's status, the schedule of the next attempt, and one event per recipient tried
+// message's status, the schedule of the next attempt, and one event per recipient it concerns
 // (DESIGN.md result table). Pure: the consumer does the I/O.
+//
+// Only recipients a gateway was tried for make the attempt count toward the retry limit; recipients
+// held back (no gateway would take them, limits, a paused queue) wait without spending it.
 import type { Outcome, RecipientOutcome, RecipientState } from "../../db/repositories/delivery";
 import type { EventRow } from "../../db/repositories/events";
 import type { MessageStatus } from "../../db/schema";
-import type { DeliveryFailureKind, RecipientResult } from "../../providers/types";
+import type { DeliveryFailureKind } from "../../providers/types";
 import { eventRow } from "../events/emitter";
-import { retriesExhausted, retryDelaySeconds } from "./retry";
+import type { DeliveredRecipient, Held } from "./dispatch";
+import { MAX_AGE_MS, retriesExhausted, retryDelaySeconds } from "./retry";
 
 export type AttemptResult =
-	/** The gateway answered per recipient. */
-	| { kind: "delivered"; gatewayId: string; recipients: RecipientResult[]; mimeKey: string | null }
-	/** Nothing reached a gateway: every recipient tried gets the same classified failure. */
-	| { kind: "failed"; gatewayId: string | null; failure: DeliveryFailureKind | "final"; reason: string };
+	/** Gateways answered per recipient; some recipients may have been held back. */
+	| { kind: "delivered"; recipients: DeliveredRecipient[]; held: Held[]; mimeKey: string | null }
+	/** Nothing reached a gateway for a reason that concerns the whole message. */
+	| { kind: "failed"; gatewayId: string | null; failure: DeliveryFailureKind | "final"; reason: string }
+	/** Nothing was tried: the whole message waits (no gateway available, a limit, a paused queue). */
+	| { kind: "held"; until: number | null; reason: string };
 
 export type AttemptInput = {
 	id: string;
@@ -35,75 +41,105 @@ export type AttemptOutcome = {
 	retryInSeconds: number | null;
 };
 
+/** How long a held message waits when nothing says when it could go. */
+export const HOLD_SECONDS = 30;
+
 const FINAL = new Set<MessageStatus>(["sent", "delivered", "bounced", "rejected", "failed", "cancelled"]);
 
-function resultsByEmail(input: AttemptInput): Map<string, RecipientResult> {
+type Judged = { email: string; result: DeliveredRecipient | null; held: Held | null };
+
+function judged(input: AttemptInput): Judged[] {
 	const { result } = input;
-	const map = new Map<string, RecipientResult>();
 	if (result.kind === "delivered") {
-		for (const r of result.recipients) map.set(r.email, r);
-	} else {
-		// "final" failures (nothing to send through) are permanent for the message but not a rejection.
-		const status = result.failure === "final" ? "permanent" : result.failure;
-		for (const email of input.tried) map.set(email, { email, status, response: result.reason });
+		const byEmail = new Map(result.recipients.map((r) => [r.email, r]));
+		const held = new Map(result.held.map((h) => [h.email, h]));
+		return input.tried.map((email) => ({
+			email,
+			result: byEmail.get(email) ?? null,
+			held: byEmail.has(email) ? null : (held.get(email) ?? { email, until: null, reason: "no gateway answered" }),
+		}));
 	}
-	// A driver that forgot a recipient has not delivered to it: retry it rather than guess.
-	for (const email of input.tried) {
-		if (!map.has(email)) map.set(email, { email, status: "temporary", response: "the gateway gave no result" });
+	if (result.kind === "held") {
+		return input.tried.map((email) => ({
+			email,
+			result: null,
+			held: { email, until: result.until, reason: result.reason },
+		}));
 	}
-	return map;
+	// "final" failures (nothing to send through, no content) are permanent for the message but not a rejection.
+	const status = result.failure === "final" ? "permanent" : result.failure;
+	const gatewayId = result.gatewayId ?? "";
+	return input.tried.map((email) => ({
+		email,
+		result: { email, status, response: result.reason, gatewayId, gatewaysTried: gatewayId ? [gatewayId] : [] },
+		held: null,
+	}));
 }
 
 export function classifyAttempt(input: AttemptInput): AttemptOutcome {
-	const attempt = input.attempts + 1;
-	const results = resultsByEmail(input);
-	const tried = new Set(input.tried);
-	const exhausted = retriesExhausted(attempt, input.acceptedAt, input.now);
+	const entries = judged(input);
+	const counted = entries.some((e) => e.result !== null);
+	const attempt = input.attempts + (counted ? 1 : 0);
+	const exhausted = counted && retriesExhausted(attempt, input.acceptedAt, input.now);
+	const tooOld = input.now - input.acceptedAt >= MAX_AGE_MS;
 	const final = input.result.kind === "failed" && input.result.failure === "final";
-	const gatewayId = input.result.gatewayId;
-
-	const recipientStatus = (r: RecipientResult): MessageStatus => {
-		if (r.status === "accepted") return "sent";
-		if (r.status === "permanent") return final ? "failed" : "rejected";
-		return exhausted ? "failed" : "deferred";
-	};
 
 	const recipients: RecipientOutcome[] = [];
 	const events: AttemptOutcome["events"] = [];
 	const statuses: MessageStatus[] = [];
-	let firstFailure: RecipientResult | undefined;
+	const byEmail = new Map(entries.map((e) => [e.email, e]));
+	let firstFailure: string | null = null;
 	let providerMessageId: string | null = null;
+	let gatewayId: string | null = null;
 	let retryAfter = 0;
+	let holdUntil: number | null = null;
 	const seen = new Set<string>();
+
 	for (const r of input.recipients) {
 		if (seen.has(r.email)) continue;
 		seen.add(r.email);
-		const result = tried.has(r.email) ? results.get(r.email) : undefined;
-		if (!result) {
+		const entry = byEmail.get(r.email);
+		if (!entry) {
 			// Not part of this attempt: keeps what an earlier attempt decided.
 			statuses.push(FINAL.has(r.status) ? r.status : "deferred");
 			continue;
 		}
-		const status = recipientStatus(result);
-		statuses.push(status);
-		const accepted = result.status === "accepted" ? result : null;
-		if (result.status === "accepted") providerMessageId ??= result.providerMessageId;
-		else {
-			firstFailure ??= result;
-			retryAfter = Math.max(retryAfter, result.retryAfterSeconds ?? 0);
+		const res = entry.result;
+		let status: MessageStatus;
+		let error: string | null = null;
+		const data: Record<string, unknown> = { attempt };
+		if (res) {
+			gatewayId = res.status === "accepted" ? res.gatewayId : (gatewayId ?? res.gatewayId);
+			if (res.status === "accepted") {
+				status = "sent";
+				providerMessageId ??= res.providerMessageId;
+				if (res.providerMessageId) data.provider_message_id = res.providerMessageId;
+			} else {
+				status = res.status === "permanent" ? (final ? "failed" : "rejected") : exhausted ? "failed" : "deferred";
+				error = `${res.status}: ${res.response}`;
+				firstFailure ??= error;
+				if (res.status !== "permanent") retryAfter = Math.max(retryAfter, res.retryAfterSeconds ?? 0);
+			}
+			Object.assign(data, { gateway_id: res.gatewayId || null, result: res.status });
+			if (res.gatewaysTried.length > 1) data.gateways_tried = res.gatewaysTried;
+		} else {
+			const held = entry.held;
+			status = tooOld ? "failed" : "deferred";
+			error = `held: ${held?.reason ?? "waiting"}`;
+			firstFailure ??= error;
+			if (held?.until !== null && held?.until !== undefined) holdUntil = Math.min(holdUntil ?? held.until, held.until);
+			Object.assign(data, { result: "held", reason: held?.reason ?? null });
 		}
-		const error = accepted ? null : `${result.status}: ${result.response}`;
+		if (error) data.error = error;
+		statuses.push(status);
 		recipients.push({
 			email: r.email,
 			status,
-			tried: 1,
-			gateway_id: gatewayId,
-			provider_message_id: accepted?.providerMessageId ?? null,
+			tried: res ? 1 : 0,
+			gateway_id: res?.gatewayId || null,
+			provider_message_id: res?.status === "accepted" ? res.providerMessageId : null,
 			error,
 		});
-		const data: Record<string, unknown> = { attempt, gateway_id: gatewayId, result: result.status };
-		if (accepted?.providerMessageId) data.provider_message_id = accepted.providerMessageId;
-		if (error) data.error = error;
 		events.push({
 			...eventRow({
 				workspaceId: input.workspaceId,
@@ -125,11 +161,23 @@ export function classifyAttempt(input: AttemptInput): AttemptOutcome {
 			: statuses.includes("failed")
 				? "failed"
 				: "rejected";
-	const retryInSeconds = status === "deferred" ? Math.max(retryDelaySeconds(attempt), retryAfter) : null;
-	let error =
-		firstFailure && firstFailure.status !== "accepted" ? `${firstFailure.status}: ${firstFailure.response}` : null;
-	if (exhausted && error && !final && statuses.includes("failed"))
-		error = `retries exhausted after ${attempt} attempts; last: ${error}`;
+	let retryInSeconds: number | null = null;
+	if (status === "deferred") {
+		const anyTriedFailure = entries.some(
+			(e) => e.result && e.result.status !== "accepted" && e.result.status !== "permanent",
+		);
+		retryInSeconds = anyTriedFailure
+			? Math.max(retryDelaySeconds(attempt), retryAfter)
+			: holdUntil !== null
+				? Math.max(0, Math.ceil((holdUntil - input.now) / 1000))
+				: HOLD_SECONDS;
+	}
+	let error = firstFailure;
+	if (status === "failed" && error && !final) {
+		error = exhausted
+			? `retries exhausted after ${attempt} attempts; last: ${error}`
+			: `undelivered after ${Math.round(MAX_AGE_MS / 3_600_000)} h; last: ${error}`;
+	}
 	return {
 		outcome: {
 			id: input.id,

@@ -52,7 +52,7 @@ export const RENDER_STAGES: readonly RenderStage[] = [
 ];
 
 /** A stable key for one message and one or more recipients (providers dedupe on it). */
-async function deliveryKey(id: string, emails: readonly string[]): Promise<string> {
+export async function deliveryKey(id: string, emails: readonly string[]): Promise<string> {
 	return `${id}-${(await sha256Hex([...emails].sort().join("\n"))).slice(0, 16)}`;
 }
 

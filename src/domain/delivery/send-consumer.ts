@@ -11,12 +11,13 @@ import { randomToken } from "../../lib/crypto";
 import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
 import { sendAll } from "../../lib/queue-batches";
-import { deliverWithTimeout } from "../../providers/registry";
+import type { Envelope } from "../../providers/types";
 import { type EventQueues, publishEvents } from "../events/emitter";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
-import { type GatewayDeps, GatewayPicker } from "./gateways";
+import { type Breakers, type DispatchJob, dispatch, NO_BREAKERS } from "./dispatch";
+import { type GatewayDeps, GatewayPlan } from "./gateways";
 import { type AttemptOutcome, type AttemptResult, classifyAttempt } from "./outcome";
-import { render } from "./render";
+import { deliveryKey, render } from "./render";
 import { LEASE_MS, MAX_QUEUE_DELAY_SECONDS, STORAGE_RETRY_DELAY_SECONDS } from "./retry";
 import { messageFromRows, messageRow, readStoredContent, recipientRows } from "./rows";
 
@@ -26,6 +27,8 @@ export type SendConsumerDeps = {
 	deadLetter: Queue;
 	events: EventQueues;
 	gateways: GatewayDeps;
+	/** The gateways' circuit breakers for a batch; none (everything admitted) when absent. */
+	breakers?: (plan: GatewayPlan) => Breakers;
 };
 
 /** A queue body the consumer could not use, as it is put on the DLQ. */
@@ -100,8 +103,39 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		}
 	}
 
-	const picker = new GatewayPicker(claim.gateways, deps.gateways);
-	const attempts = await Promise.all(mine.map(({ w, row }) => attempt(w, row, claim, picker, token, deps)));
+	const plan = new GatewayPlan(claim, deps.gateways);
+	const prepared = await Promise.all(mine.map(({ w, row }) => prepare(w, row, claim, plan, deps)));
+	const dispatched = await dispatch(
+		prepared.flatMap((p) => (p.job ? [p.job] : [])),
+		{
+			driver: (id) => plan.driver(id),
+			breakers: deps.breakers?.(plan) ?? NO_BREAKERS,
+			subEnvelope,
+			timeoutMs: deps.gateways.timeoutMs,
+			now: Date.now,
+		},
+	);
+	const now2 = Date.now();
+	const attempts = prepared.map((p) => {
+		const sent = dispatched.get(p.w.job.id);
+		const result: AttemptResult = p.early ?? {
+			kind: "delivered",
+			recipients: sent?.recipients ?? [],
+			held: sent?.held ?? [],
+			mimeKey: sent?.mimeKey ?? null,
+		};
+		return classifyAttempt({
+			id: p.w.job.id,
+			workspaceId: p.w.job.workspaceId,
+			token,
+			attempts: p.row.attempts,
+			acceptedAt: p.row.created_at,
+			recipients: p.recipients,
+			tried: p.pending,
+			result,
+			now: now2,
+		});
+	});
 	let recorded: Awaited<ReturnType<typeof recordOutcomes>>;
 	try {
 		recorded = await recordOutcomes(
@@ -175,50 +209,39 @@ async function settleLater(later: readonly Later[], deps: SendConsumerDeps): Pro
 	count("messages_requeued_total", durable.filter(Boolean).length);
 }
 
-async function attempt(
+type Prepared = {
+	w: Work;
+	row: ClaimedRow;
+	recipients: RecipientState[];
+	pending: string[];
+	/** Set when the attempt is decided before any gateway (no content, no gateway, a render error). */
+	early?: AttemptResult;
+	job?: DispatchJob;
+};
+
+async function prepare(
 	w: Work,
 	row: ClaimedRow,
 	claim: ClaimResult,
-	picker: GatewayPicker,
-	token: string,
+	plan: GatewayPlan,
 	deps: SendConsumerDeps,
-): Promise<AttemptOutcome> {
+): Promise<Prepared> {
 	const recipients = claim.recipients.filter((r) => r.message_id === w.job.id);
 	const pending = [...new Set(recipients.filter((r) => !FINAL.has(r.status)).map((r) => r.email))];
-	const base = {
-		id: w.job.id,
-		workspaceId: w.job.workspaceId,
-		token,
-		attempts: row.attempts,
-		acceptedAt: row.created_at,
-		recipients,
-		tried: pending,
-	};
-	const result = await deliver(w, row, recipients, pending, claim, picker, deps);
-	return classifyAttempt({ ...base, result, now: Date.now() });
-}
-
-async function deliver(
-	w: Work,
-	row: ClaimedRow,
-	recipients: readonly RecipientState[],
-	pending: readonly string[],
-	claim: ClaimResult,
-	picker: GatewayPicker,
-	deps: SendConsumerDeps,
-): Promise<AttemptResult> {
+	const base = { w, row, recipients, pending };
 	const content = claim.content.find((c) => c.id === w.job.id);
 	const message = w.message ?? (content ? await messageFromRows(content, recipients, deps.gateways.bodies) : null);
 	if (!message) {
-		return { kind: "failed", gatewayId: null, failure: "final", reason: "the message content is missing" };
+		return {
+			...base,
+			early: { kind: "failed", gatewayId: null, failure: "final", reason: "the message content is missing" },
+		};
 	}
 	const sandbox = w.job.kind === "accepted" ? w.job.sandbox : content?.sandbox === 1;
-	const choice = await picker.pick(w.job.workspaceId, sandbox);
-	if (!choice.ok) {
-		const failure = choice.kind === "none" ? "final" : "auth";
-		return { kind: "failed", gatewayId: choice.gatewayId, failure, reason: choice.reason };
+	if (!sandbox && !plan.hasGateways(w.job.workspaceId)) {
+		const reason = "no enabled gateway is configured for this workspace";
+		return { ...base, early: { kind: "failed", gatewayId: null, failure: "final", reason } };
 	}
-	const { gateway } = choice;
 	const rendered = await render({
 		id: w.job.id,
 		workspaceId: w.job.workspaceId,
@@ -226,14 +249,36 @@ async function deliver(
 		recipients: pending,
 		attempt: row.attempts + 1,
 	});
-	if (!rendered.ok) return { kind: "failed", gatewayId: gateway.id, failure: "permanent", reason: rendered.error };
-	const result = await deliverWithTimeout(
-		(signal) => gateway.send(rendered.value.message, rendered.value.envelope, signal),
-		deps.gateways.timeoutMs,
-	);
-	if ("timedOut" in result)
-		return { kind: "failed", gatewayId: gateway.id, failure: "temporary", reason: result.message };
-	return { kind: "delivered", gatewayId: gateway.id, recipients: result.recipients, mimeKey: result.mimeKey ?? null };
+	if (!rendered.ok)
+		return { ...base, early: { kind: "failed", gatewayId: null, failure: "permanent", reason: rendered.error } };
+	const candidates = new Map<string, readonly string[]>();
+	for (const email of pending) {
+		candidates.set(
+			email,
+			sandbox
+				? [plan.sandboxId(w.job.workspaceId)]
+				: plan.candidates(w.job.workspaceId, {
+						fromEmail: message.from.email,
+						recipient: email,
+						tags: message.tags,
+						headers: message.headers,
+					}),
+		);
+	}
+	return {
+		...base,
+		job: { id: w.job.id, message: rendered.value.message, envelope: rendered.value.envelope, candidates },
+	};
+}
+
+async function subEnvelope(job: DispatchJob, emails: string[]): Promise<Envelope> {
+	if (emails.length === job.envelope.recipients.length) return job.envelope;
+	const wanted = new Set(emails);
+	return {
+		...job.envelope,
+		recipients: job.envelope.recipients.filter((r) => wanted.has(r.email)),
+		idempotencyKey: await deliveryKey(job.id, emails),
+	};
 }
 
 async function readJob(queued: Message<unknown>, deps: SendConsumerDeps): Promise<Work | null> {
