@@ -7,7 +7,7 @@ import type { Env } from "../../src/env";
 import { encryptSecret } from "../../src/lib/crypto";
 import { newId, newMessageId } from "../../src/lib/ids";
 import { DRIVERS } from "../../src/providers/drivers";
-import type { DriverFactory } from "../../src/providers/types";
+import type { DriverFactory, RecipientResult } from "../../src/providers/types";
 
 export function job(workspaceId: string, domain: string, overrides: Partial<SendJob["message"] & object> = {}) {
 	return async (): Promise<SendJob> => ({
@@ -55,16 +55,19 @@ export async function withDriver<T>(
 	type: GatewayType,
 	factory: DriverFactory,
 	run: (gatewayId: string) => Promise<T>,
+	options: { priority?: number; canRoute?: string[] } = {},
 ): Promise<T> {
 	const id = newId("gw");
 	await env.DB.prepare(
-		"INSERT INTO gateways (id, workspace_id, name, type, priority, credentials_enc) VALUES (?, ?, ?, ?, 0, ?)",
+		"INSERT INTO gateways (id, workspace_id, name, type, priority, can_route, credentials_enc) VALUES (?, ?, ?, ?, ?, ?, ?)",
 	)
 		.bind(
 			id,
 			workspaceId,
 			`test ${type} ${id}`,
 			type,
+			options.priority ?? 0,
+			JSON.stringify(options.canRoute ?? []),
 			await encryptSecret(env.ENCRYPTION_KEY, JSON.stringify({ token: "secret-token-1234" })),
 		)
 		.run();
@@ -121,3 +124,28 @@ export async function eventTypes(id: string): Promise<string[]> {
 }
 
 export const asEnv = (overrides: Record<string, unknown>) => overrides as Partial<Env>;
+
+/** A driver whose answer per recipient the test decides, recording every call's recipients. */
+export function scriptedDriver(answer: (email: string, call: number) => RecipientResult) {
+	const calls: string[][] = [];
+	const factory: DriverFactory = (spec) => ({
+		id: spec.id,
+		type: spec.type,
+		async send(_message, envelope) {
+			calls.push(envelope.recipients.map((r) => r.email));
+			return { recipients: envelope.recipients.map((r) => answer(r.email, calls.length)) };
+		},
+	});
+	return { factory, calls };
+}
+
+export const accepted = (email: string): RecipientResult => ({
+	email,
+	status: "accepted",
+	providerMessageId: `p-${email}`,
+});
+export const unavailable = (email: string): RecipientResult => ({
+	email,
+	status: "temporary",
+	response: "503 Service Unavailable",
+});

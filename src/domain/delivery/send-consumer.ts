@@ -237,6 +237,11 @@ async function prepare(
 			early: { kind: "failed", gatewayId: null, failure: "final", reason: "the message content is missing" },
 		};
 	}
+	// In the message's own order (to, cc, bcc), as a server receives RCPT commands.
+	const open = new Set(pending);
+	base.pending = [...new Set([...message.to, ...message.cc, ...message.bcc].map((m) => m.email))].filter((e) =>
+		open.has(e),
+	);
 	const sandbox = w.job.kind === "accepted" ? w.job.sandbox : content?.sandbox === 1;
 	if (!sandbox && !plan.hasGateways(w.job.workspaceId)) {
 		const reason = "no enabled gateway is configured for this workspace";
@@ -246,13 +251,13 @@ async function prepare(
 		id: w.job.id,
 		workspaceId: w.job.workspaceId,
 		message,
-		recipients: pending,
+		recipients: base.pending,
 		attempt: row.attempts + 1,
 	});
 	if (!rendered.ok)
 		return { ...base, early: { kind: "failed", gatewayId: null, failure: "permanent", reason: rendered.error } };
 	const candidates = new Map<string, readonly string[]>();
-	for (const email of pending) {
+	for (const email of base.pending) {
 		candidates.set(
 			email,
 			sandbox

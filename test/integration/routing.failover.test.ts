@@ -1,0 +1,177 @@
+// Routing and failover through the consumer: a failing gateway hands its recipients to the next one
+// inside the same attempt, permanent refusals stay put, and with nothing eligible mail waits.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+	accepted,
+	eventTypes,
+	job,
+	messageState,
+	recipientStates,
+	scriptedDriver,
+	unavailable,
+	withDriver,
+} from "../helpers/delivery";
+import { RecordingQueue, runQueue } from "../helpers/worker";
+import { createWorkspace } from "../helpers/workspace";
+
+const live = () => createWorkspace({ mode: "live", gateway: false });
+
+describe("failover", () => {
+	it("moves recipients from a gateway answering 503 to a healthy one within one attempt", async () => {
+		const ws = await live();
+		const down = scriptedDriver((email) => unavailable(email));
+		const up = scriptedDriver((email) => accepted(email));
+		await withDriver(
+			ws.id,
+			"smtp",
+			down.factory,
+			(downId) =>
+				withDriver(
+					ws.id,
+					"cloudflare",
+					up.factory,
+					async (upId) => {
+						const body = await job(ws.id, ws.domain, { to: [{ email: "a@x.test" }, { email: "b@x.test" }] })();
+						const redrives = new RecordingQueue();
+						await runQueue("mq-send", [body], { SEND_QUEUE: redrives });
+						expect(down.calls).toEqual([["a@x.test", "b@x.test"]]);
+						expect(up.calls).toEqual([["a@x.test", "b@x.test"]]);
+						expect(redrives.sent).toEqual([]);
+						expect(await messageState(body.id)).toMatchObject({ status: "sent", attempts: 1 });
+						const event = await env.DB.prepare("SELECT data FROM events WHERE message_id = ? AND type = 'sent' LIMIT 1")
+							.bind(body.id)
+							.first<{ data: string }>();
+						expect(JSON.parse(event?.data ?? "{}")).toMatchObject({ gateway_id: upId, gateways_tried: [downId, upId] });
+					},
+					{ priority: 2 },
+				),
+			{ priority: 1 },
+		);
+	});
+
+	it("never retries a permanent refusal on another gateway", async () => {
+		const ws = await live();
+		const first = scriptedDriver((email) =>
+			email.startsWith("bad") ? { email, status: "permanent", response: "550 5.1.1 no such user" } : accepted(email),
+		);
+		const second = scriptedDriver((email) => accepted(email));
+		await withDriver(
+			ws.id,
+			"smtp",
+			first.factory,
+			() =>
+				withDriver(
+					ws.id,
+					"cloudflare",
+					second.factory,
+					async () => {
+						const body = await job(ws.id, ws.domain, { to: [{ email: "bad@x.test" }, { email: "good@x.test" }] })();
+						await runQueue("mq-send", [body], { SEND_QUEUE: new RecordingQueue() });
+						expect(second.calls).toEqual([]);
+						expect((await recipientStates(body.id)).map((r) => [r.email, r.status])).toEqual([
+							["bad@x.test", "rejected"],
+							["good@x.test", "sent"],
+						]);
+					},
+					{ priority: 2 },
+				),
+			{ priority: 1 },
+		);
+	});
+
+	it("defers when every gateway is down, then delivers all after recovery, none lost and none twice", async () => {
+		const ws = await live();
+		let healthy = false;
+		const a = scriptedDriver((email) => (healthy ? accepted(email) : unavailable(email)));
+		const b = scriptedDriver((email) => (healthy ? accepted(email) : unavailable(email)));
+		await withDriver(
+			ws.id,
+			"smtp",
+			a.factory,
+			() =>
+				withDriver(
+					ws.id,
+					"cloudflare",
+					b.factory,
+					async () => {
+						const bodies = await Promise.all(Array.from({ length: 20 }, () => job(ws.id, ws.domain)()));
+						const redrives = new RecordingQueue();
+						await runQueue("mq-send", bodies, { SEND_QUEUE: redrives });
+						for (const body of bodies) expect((await messageState(body.id))?.status).toBe("deferred");
+						expect(redrives.sent).toHaveLength(20);
+						// Each recipient went once to each gateway in this attempt.
+						expect(a.calls).toHaveLength(20);
+						expect(b.calls).toHaveLength(20);
+
+						healthy = true;
+						await runQueue("mq-send", redrives.sent, { SEND_QUEUE: new RecordingQueue() });
+						for (const body of bodies) {
+							expect(await messageState(body.id)).toMatchObject({ status: "sent", attempts: 2 });
+							expect((await eventTypes(body.id)).filter((e) => e.startsWith("sent"))).toHaveLength(1);
+						}
+						// The first gateway is back: nothing was sent through the second on the retry.
+						expect(a.calls).toHaveLength(40);
+						expect(b.calls).toHaveLength(20);
+					},
+					{ priority: 2 },
+				),
+			{ priority: 1 },
+		);
+	});
+
+	it("holds mail no gateway may take, without spending an attempt", async () => {
+		const ws = await live();
+		const only = scriptedDriver((email) => accepted(email));
+		await withDriver(ws.id, "smtp", only.factory, async (id) => {
+			await env.DB.prepare("UPDATE gateways SET health_status = 'unhealthy' WHERE id = ?").bind(id).run();
+			const body = await job(ws.id, ws.domain)();
+			const redrives = new RecordingQueue();
+			await runQueue("mq-send", [body], { SEND_QUEUE: redrives });
+			expect(only.calls).toEqual([]);
+			const state = await messageState(body.id);
+			expect(state).toMatchObject({ status: "deferred", attempts: 0 });
+			expect(state?.last_error).toMatch(/^held: /);
+			expect(redrives.delays).toEqual([30]);
+
+			await env.DB.prepare("UPDATE gateways SET health_status = 'healthy' WHERE id = ?").bind(id).run();
+			await env.DB.prepare("UPDATE messages SET next_attempt_at = 0 WHERE id = ?").bind(body.id).run();
+			await runQueue("mq-send", redrives.sent, { SEND_QUEUE: new RecordingQueue() });
+			expect(await messageState(body.id)).toMatchObject({ status: "sent", attempts: 1 });
+		});
+	});
+});
+
+describe("routing through the consumer", () => {
+	it("sends one message's recipients through the gateways their domains route to", async () => {
+		const ws = await live();
+		await env.DB.prepare("UPDATE workspaces SET settings = ? WHERE id = ?")
+			.bind(JSON.stringify({ routing: { strategy: "domain" } }), ws.id)
+			.run();
+		const gmail = scriptedDriver((email) => accepted(email));
+		const rest = scriptedDriver((email) => accepted(email));
+		await withDriver(
+			ws.id,
+			"smtp",
+			gmail.factory,
+			() =>
+				withDriver(
+					ws.id,
+					"cloudflare",
+					rest.factory,
+					async () => {
+						const body = await job(ws.id, ws.domain, {
+							to: [{ email: "ada@gmail.com" }, { email: "bob@x.test" }],
+							cc: [{ email: "cy@googlemail.com" }],
+						})();
+						await runQueue("mq-send", [body], { SEND_QUEUE: new RecordingQueue() });
+						expect(gmail.calls).toEqual([["ada@gmail.com", "cy@googlemail.com"]]);
+						expect(rest.calls).toEqual([["bob@x.test"]]);
+						expect((await messageState(body.id))?.status).toBe("sent");
+					},
+					{ priority: 1 },
+				),
+			{ priority: 5, canRoute: ["*@gmail.com", "*@googlemail.com"] },
+		);
+	});
+});
