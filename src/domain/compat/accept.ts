@@ -22,13 +22,15 @@ export async function acceptMessages(
 	sender: Sender,
 	deps: SendDeps,
 	idempotency: IdempotencyRequest | null,
+	/** In per_item mode, which refusals stay with their message; any other refuses the request. */
+	itemLevel: (error: ApiError) => boolean = () => true,
 ): Promise<Result<AcceptOutcome, Refusal>> {
 	// validateSend is pure and cheap; running it first tells every message's fate before anything is
 	// accepted, which an all-or-nothing provider needs. submit* validates again on its own.
 	const checked = inputs.map((input) => validateSend(input, sender));
-	const firstBad = checked.findIndex((c) => !c.ok);
+	const firstBad = checked.findIndex((c) => !c.ok && (mode === "all_or_nothing" || !itemLevel(c.error)));
 	const bad = checked[firstBad];
-	if (mode === "all_or_nothing" && bad && !bad.ok) return err({ error: bad.error, index: firstBad });
+	if (bad && !bad.ok) return err({ error: bad.error, index: firstBad });
 	const valid = inputs.flatMap((input, index) => (checked[index]?.ok ? [{ input, index }] : []));
 	const items: ItemOutcome[] = checked.map((c) =>
 		c.ok ? { ok: false, error: new ApiError("internal_error", "not accepted") } : { ok: false, error: c.error },
