@@ -137,7 +137,7 @@ export function sendgridError(error: ApiError, personalization?: number): { stat
 		error instanceof MissingKeyError || status === 401
 			? null
 			: path && personalization !== undefined && /^(to|cc|bcc|subject|headers|metadata)/.test(path)
-				? `personalizations.${personalization}.${path}`
+				? `personalizations.${personalization}.${/^(to|cc|bcc)\.\d+$/.test(path) ? `${path}.email` : path}`
 				: path;
 	const message =
 		status === 401
