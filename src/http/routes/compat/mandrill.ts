@@ -5,6 +5,7 @@
 // it can authenticate: the body limit still applies first, and nothing else is done before the key
 // is checked.
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import { acceptMessages } from "../../../domain/compat/accept";
 import { errorField } from "../../../domain/compat/common";
 import {
@@ -14,14 +15,27 @@ import {
 	mandrillSendSchema,
 	mandrillToSend,
 } from "../../../domain/compat/mandrill";
+import { ApiError } from "../../../errors";
 import type { App, AppEnv } from "../../context";
 import { providerErrors, requireKeyFrom } from "../../middleware/compat";
-import { jsonBody, limitBody } from "../../middleware/json-body";
+import { limitBody } from "../../middleware/json-body";
 import { idempotencyOf, jsonOf, sendDeps, senderOf } from "./context";
 import { documentRoute } from "./openapi";
 
 // Mandrill answers every error with HTTP 500 and the error in the body; its clients expect that.
 const errors = providerErrors((error, c) => c.json(mandrillError(error), 500));
+
+/** Mandrill's body is JSON whatever its Content-Type says (its clients send text/plain, JSON or none). */
+const mandrillBody = createMiddleware<AppEnv>(async (c, next) => {
+	const text = await c.req.text();
+	try {
+		JSON.parse(text);
+	} catch {
+		throw new ApiError("invalid_json", "The request body is not valid JSON.");
+	}
+	c.set("rawBody", text);
+	await next();
+});
 
 const canSend = requireKeyFrom("email:send", (c) => mandrillKey(jsonOf(c)), "You must specify a key value");
 
@@ -51,7 +65,7 @@ const PATHS = [
 ];
 
 export function registerMandrillRoutes(app: App): void {
-	for (const path of PATHS) app.post(path, errors, limitBody, jsonBody, canSend, send);
+	for (const path of PATHS) app.post(path, errors, limitBody, mandrillBody, canSend, send);
 
 	documentRoute(app, {
 		method: "post",
