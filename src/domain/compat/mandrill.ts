@@ -78,7 +78,8 @@ export type MandrillResult = {
 	reject_reason: string | null;
 };
 export type MandrillError = { status: "error"; code: number; name: string; message: string };
-export type MandrillPlan = { inputs: SendRequest[]; recipients: string[][] };
+/** The messages of a call, the recipients each answers for, and whether each recipient has its own. */
+export type MandrillPlan = { inputs: SendRequest[]; recipients: string[][]; perRecipient: boolean };
 
 const asksNothing = (v: unknown) =>
 	v === undefined || v === null || v === false || v === "" || (Array.isArray(v) && v.length === 0);
@@ -135,18 +136,18 @@ export function mandrillToSend(body: unknown): Result<MandrillPlan, ApiError> {
 			bcc: of("bcc"),
 			...(m.metadata ? { metadata: m.metadata } : {}),
 		};
-		return ok({ inputs: [input], recipients: [m.to.map((r) => r.email)] });
+		return ok({ inputs: [input], recipients: [m.to.map((r) => r.email)], perRecipient: false });
 	}
 	const perRecipient = new Map((m.recipient_metadata ?? []).map((r) => [r.rcpt.toLowerCase(), r.values]));
 	const inputs = m.to.map((r): SendRequest => {
 		const metadata = { ...m.metadata, ...perRecipient.get(r.email.toLowerCase()) };
 		return { ...base, to: [mailbox(r)], ...(Object.keys(metadata).length > 0 ? { metadata } : {}) };
 	});
-	return ok({ inputs, recipients: m.to.map((r) => [r.email]) });
+	return ok({ inputs, recipients: m.to.map((r) => [r.email]), perRecipient: true });
 }
 
 /**
- * Per message outcome → Mandrill's per-recipient answer; null when an error is about the request
+ * Per message outcome → Mandrill's per-recipient answer, or the error when it is about the call
  * rather than one recipient (then the call fails with ValidationError, as Mandrill's would).
  */
 export function mandrillResults(plan: MandrillPlan, items: readonly ItemOutcome[]): Result<MandrillResult[], ApiError> {
@@ -156,7 +157,7 @@ export function mandrillResults(plan: MandrillPlan, items: readonly ItemOutcome[
 			if (item.ok) out.push({ email, status: "queued", _id: item.id, reject_reason: null });
 			else if (item.error.code === "domain_not_verified") {
 				out.push({ email, status: "rejected", _id: null, reject_reason: "unsigned" });
-			} else if (errorField(item.error) === "to" && plan.inputs.length > 1) {
+			} else if (plan.perRecipient && errorField(item.error) === "to") {
 				out.push({ email, status: "invalid", _id: null, reject_reason: null });
 			} else return err(item.error);
 		}

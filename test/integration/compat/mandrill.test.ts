@@ -81,6 +81,14 @@ describe("Mandrill POST /api/1.0/messages/send.json", () => {
 		const mixed = await compatRequest(PATH, { body: call(ws.key, ws.domain, { to }) });
 		expect((await json<Result[]>(mixed.res)).map((r) => r.status)).toEqual(["queued", "invalid"]);
 		expect(mixed.jobs).toHaveLength(1);
+		const alone = await compatRequest(PATH, { body: call(ws.key, ws.domain, { to: [{ email: "nobody" }] }) });
+		expect(alone.res.status).toBe(200);
+		expect((await json<Result[]>(alone.res)).map((r) => r.status)).toEqual(["invalid"]);
+		// With preserve_recipients the one message cannot go without the bad address: the call fails.
+		const together = await compatRequest(PATH, { body: call(ws.key, ws.domain, { to, preserve_recipients: true }) });
+		expect(together.res.status).toBe(500);
+		expect(await json(together.res)).toMatchObject({ name: "ValidationError" });
+		expect(together.jobs).toHaveLength(0);
 		const unsigned = await compatRequest(PATH, { body: call(ws.key, ws.domain, { from_email: "app@not-ours.test" }) });
 		expect(unsigned.res.status).toBe(200);
 		expect(await json<Result[]>(unsigned.res)).toEqual([

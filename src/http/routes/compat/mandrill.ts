@@ -42,7 +42,7 @@ const canSend = requireKeyFrom("email:send", (c) => mandrillKey(jsonOf(c)), "You
 async function send(c: Context<AppEnv>) {
 	const plan = mandrillToSend(jsonOf(c));
 	if (!plan.ok) throw plan.error;
-	const perRecipient = plan.value.inputs.length > 1;
+	const { perRecipient } = plan.value;
 	const outcome = await acceptMessages(
 		plan.value.inputs,
 		"per_item",
