@@ -9,9 +9,16 @@ export type Sent = { res: Response; queue: RecordingQueue; jobs: SendJob[] };
 /** Calls a compat route with a fresh recording queue; `jobs` are the messages it made durable. */
 export async function compatRequest(
 	path: string,
-	options: { headers?: Record<string, string>; body?: unknown; rawBody?: string; method?: string } = {},
+	options: {
+		headers?: Record<string, string>;
+		body?: unknown;
+		rawBody?: string;
+		method?: string;
+		failure?: Error;
+	} = {},
 ): Promise<Sent> {
 	const queue = new RecordingQueue();
+	queue.failure = options.failure ?? null;
 	const res = await request(path, { ...options, env: { SEND_QUEUE: queue } });
 	return { res, queue, jobs: queue.sent as SendJob[] };
 }
