@@ -5,6 +5,7 @@ import type { App, AppEnv } from "./context";
 import { notFound, onError, validationHook } from "./middleware/errors";
 import { requestContext } from "./middleware/request-id";
 import { registerApiKeyRoutes } from "./routes/api-keys";
+import { registerCompatRoutes } from "./routes/compat";
 import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
@@ -23,6 +24,7 @@ export function createApp(): App {
 	registerDomainRoutes(app);
 	registerGatewayRoutes(app);
 	registerWorkspaceRoutes(app);
+	registerCompatRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

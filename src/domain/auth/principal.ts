@@ -65,7 +65,18 @@ export async function authenticate(
 	if (!match?.[1]) {
 		return err(new ApiError("unauthorized", "Missing API key. Send it as `Authorization: Bearer mq_live_…`."));
 	}
-	const secret = match[1];
+	return authenticateSecret(d1, match[1], now);
+}
+
+/**
+ * The same checks for a key taken from wherever the caller put it (the provider-compatible routes
+ * read it from X-Postmark-Server-Token, Basic auth or a JSON body).
+ */
+export async function authenticateSecret(
+	d1: D1Database,
+	secret: string,
+	now: number,
+): Promise<Result<Principal, ApiError>> {
 	if (!KEY_PATTERN.test(secret)) return err(new ApiError("unauthorized", "The API key is malformed."));
 	const principal = await lookup(d1, secret, now);
 	if (!principal || principal.revokedAt !== null)
