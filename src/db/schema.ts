@@ -129,10 +129,7 @@ export const domains = sqliteTable(
 		recordChecks: text("record_checks", { mode: "json" }).$type<Record<string, RecordCheck>>().notNull().default({}),
 		createdAt: createdAt(),
 	},
-	(t) => [
-		uniqueIndex("domains_workspace_name").on(t.workspaceId, t.name),
-		index("domains_due").on(t.nextCheckAt),
-	],
+	(t) => [uniqueIndex("domains_workspace_name").on(t.workspaceId, t.name), index("domains_due").on(t.nextCheckAt)],
 );
 
 export const GATEWAY_TYPES = [
