@@ -81,9 +81,12 @@ export async function recheckDueDomains(deps: DomainCheckDeps, now: number): Pro
 		summary.verified = outcomes.filter((o) => o.update.event?.type === "domain_verified").length;
 		summary.failed = outcomes.filter((o) => o.update.event?.type === "domain_failed").length;
 		count("domain_checks_total", outcomes.length);
-		console.log(
-			`domain checks: checked=${summary.checked} verified=${summary.verified} failed=${summary.failed} try_later=${summary.tryLater}`,
-		);
+		// Quiet when nothing happened: pending domains are looked at every minute.
+		if (summary.verified + summary.failed + summary.tryLater > 0) {
+			console.log(
+				`domain checks: checked=${summary.checked} verified=${summary.verified} failed=${summary.failed} try_later=${summary.tryLater}`,
+			);
+		}
 	} catch (error) {
 		console.error("cron: domain checks failed", { error: errorSummary(error) });
 	}
