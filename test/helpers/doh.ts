@@ -52,3 +52,23 @@ export async function queriesFor(name: string): Promise<number> {
 let n = 0;
 export const uniqueDomain = (label = "mail") =>
 	`${label}-${crypto.randomUUID().slice(0, 8)}${(n++).toString(36)}.mq-dns-test.net`;
+
+/** A domain as the API answers it. */
+export type Domain = {
+	id: string;
+	name: string;
+	status: string;
+	verified_by: string | null;
+	include_subdomains: boolean;
+	failure_reason: string | null;
+	next_check_at: string | null;
+	records: {
+		purpose: string;
+		type: string;
+		name: string;
+		value: string;
+		required: boolean;
+		status: string;
+		found?: string[];
+	}[];
+};

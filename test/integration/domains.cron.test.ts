@@ -7,10 +7,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DOMAIN_CHECKS_PER_RUN } from "../../src/domain/domain-checks/verify";
 import { HOUR, MINUTE } from "../../src/lib/time";
 import worker from "../../workers/index";
-import { dohEnv, publishTxt, queriesFor, removeDns, servfail, uniqueDomain } from "../helpers/doh";
+import { type Domain, dohEnv, publishTxt, queriesFor, removeDns, servfail, uniqueDomain } from "../helpers/doh";
 import { json, RecordingQueue, request, sampleEmail, testEnv } from "../helpers/worker";
 import { createWorkspace, type TestWorkspace } from "../helpers/workspace";
-import type { Domain } from "./domains.test";
 
 const T0 = Date.UTC(2026, 5, 1, 12, 0, 0);
 

@@ -12,10 +12,9 @@ import { onError, validationHook } from "../../src/http/middleware/errors";
 import { jsonBody, limitBody } from "../../src/http/middleware/json-body";
 import { requestContext } from "../../src/http/middleware/request-id";
 import { registerPlatformDomainRoutes } from "../../src/http/routes/platform-domains";
-import { dohEnv, publishTxt, uniqueDomain } from "../helpers/doh";
+import { type Domain, dohEnv, publishTxt, uniqueDomain } from "../helpers/doh";
 import { json, RecordingQueue, request, sampleEmail, testEnv } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
-import type { Domain } from "./domains.test";
 
 const routes = (id: string): [string, string, unknown][] => [
 	["GET", "/v1/domains", undefined],

@@ -2,28 +2,9 @@
 // environment, subdomains, and a pending or deleted domain that cannot send.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { uniqueDomain } from "../helpers/doh";
+import { type Domain, uniqueDomain } from "../helpers/doh";
 import { json, RecordingQueue, request, sampleEmail } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
-
-export type Domain = {
-	id: string;
-	name: string;
-	status: string;
-	verified_by: string | null;
-	include_subdomains: boolean;
-	failure_reason: string | null;
-	next_check_at: string | null;
-	records: {
-		purpose: string;
-		type: string;
-		name: string;
-		value: string;
-		required: boolean;
-		status: string;
-		found?: string[];
-	}[];
-};
 
 const development = { ENVIRONMENT: "development" } as const;
 

@@ -2,10 +2,9 @@
 // SERVFAIL and timeout, and what a verification does to who may send, at once in this isolate.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { cnameRr, dohEnv, mxRr, publishTxt, setDns, txtRr, uniqueDomain } from "../helpers/doh";
+import { cnameRr, type Domain, dohEnv, mxRr, publishTxt, setDns, txtRr, uniqueDomain } from "../helpers/doh";
 import { json, RecordingQueue, request, sampleEmail } from "../helpers/worker";
 import { createWorkspace, type TestWorkspace } from "../helpers/workspace";
-import type { Domain } from "./domains.test";
 
 const record = (d: Domain, purpose: string) => d.records.find((r) => r.purpose === purpose);
 
