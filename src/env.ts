@@ -21,6 +21,15 @@ const configSchema = z.object({
 		.max(100 * 1024 * 1024),
 	/** Longest one gateway call may take (a timeout is a temporary failure); a var, default 30 s. */
 	DELIVERY_TIMEOUT_MS: z.coerce.number().int().positive().max(120_000).default(30_000),
+	/** DNS-over-HTTPS JSON endpoint for domain verification (a var; .dev.vars and tests point it elsewhere). */
+	DOH_URL: z.url({ protocol: /^https?$/ }).default("https://cloudflare-dns.com/dns-query"),
+	/** Longest one DoH lookup may take; a timeout means "try later", never "missing". */
+	DOH_TIMEOUT_MS: z.coerce.number().int().positive().max(30_000).default(5_000),
+	/** The relay's inbound MX host, for the `bounces.<domain>` record; unset, any MX there passes. */
+	INBOUND_MX_HOST: z
+		.string()
+		.regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/)
+		.optional(),
 	SIGNING_KEY: z.string().min(32, "SIGNING_KEY must be at least 32 characters"),
 	ENCRYPTION_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v), "ENCRYPTION_KEY must be base64 of 32 bytes"),
 });

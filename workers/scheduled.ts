@@ -2,7 +2,9 @@
 // recurring jobs, retention and gateway health checks hook in here as their issues land. `npm start`
 // ticks it locally (wrangler dev runs no cron by itself), and once at start-up with the cron
 // `@startup`, which in development means "no consumer is alive": everything unfinished is orphaned.
+import { createDb } from "../src/db/client";
 import { sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
+import { recheckDueDomains } from "../src/domain/domain-checks/verify";
 import { type Env, loadConfig } from "../src/env";
 import { errorSummary } from "../src/lib/log";
 
@@ -35,4 +37,14 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 		console.error("cron: recovery sweep failed", { cron: controller.cron, error: errorSummary(error) });
 		throw error;
 	}
+	// Never throws; a bounded number of due domains per run (src/domain/domain-checks/verify.ts).
+	const dns = {
+		url: config.DOH_URL,
+		timeoutMs: config.DOH_TIMEOUT_MS,
+		fetch: (i: RequestInfo | URL, o?: RequestInit) => fetch(i, o),
+	};
+	await recheckDueDomains(
+		{ db: createDb(env.DB), events: deps.events, dns, inboundMxHost: config.INBOUND_MX_HOST },
+		Date.now(),
+	);
 }

@@ -91,6 +91,12 @@ export const apiKeys = sqliteTable(
 	(t) => [index("api_keys_workspace").on(t.workspaceId, t.createdAt)],
 );
 
+export const DOMAIN_VERIFIERS = ["dns", "platform", "development"] as const;
+export const RECORD_STATUSES = ["ok", "missing", "wrong", "try_later", "unchecked"] as const;
+export type RecordStatus = (typeof RECORD_STATUSES)[number];
+/** One record's last check: what it was checked against, what it found, when. */
+export type RecordCheck = { expected: string; status: RecordStatus; found?: string[]; error?: string; at: number };
+
 export const domains = sqliteTable(
 	"domains",
 	{
@@ -105,10 +111,25 @@ export const domains = sqliteTable(
 		dkimPublicKey: text("dkim_public_key"),
 		dkimPrivateKeyEnc: text("dkim_private_key_enc"),
 		verifiedAt: integer("verified_at"),
+		/** dns: the ownership TXT was found; platform: an operator vouched; development: a reserved test name. */
+		verifiedBy: text("verified_by", { enum: DOMAIN_VERIFIERS }),
+		/** Senders at any subdomain are accepted too. */
+		includeSubdomains: bool("include_subdomains").notNull().default(false),
 		lastCheckedAt: integer("last_checked_at"),
+		/** When the cron checks next (the `domains_due` index); null: never (failed, vouched, development). */
+		nextCheckAt: integer("next_check_at"),
+		/** Start of the current pending window (72 h), reset when a failed domain is checked again. */
+		pendingSince: integer("pending_since"),
+		/** Since when a verified domain's ownership TXT has been missing; null while it is found. */
+		missingSince: integer("missing_since"),
+		/** Definitive failed checks in a row (missing or wrong); lookups that fail temporarily do not count. */
+		failedChecks: integer("failed_checks").notNull().default(0),
+		failureReason: text("failure_reason"),
+		/** The last result per record purpose, with the value it was checked against (src/domain/domain-checks). */
+		recordChecks: text("record_checks", { mode: "json" }).$type<Record<string, RecordCheck>>().notNull().default({}),
 		createdAt: createdAt(),
 	},
-	(t) => [uniqueIndex("domains_workspace_name").on(t.workspaceId, t.name)],
+	(t) => [uniqueIndex("domains_workspace_name").on(t.workspaceId, t.name), index("domains_due").on(t.nextCheckAt)],
 );
 
 export const GATEWAY_TYPES = [
@@ -335,6 +356,8 @@ export const EVENT_TYPES = [
 	"clicked",
 	"complained",
 	"unsubscribed",
+	"domain_verified",
+	"domain_failed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -18,6 +18,7 @@ export const counters = {
 	send_duplicates_skipped_total: 0,
 	events_published_total: 0,
 	event_publish_failures_total: 0,
+	domain_checks_total: 0,
 };
 
 export type Counter = keyof typeof counters;

@@ -65,6 +65,66 @@ function smtp(received: Received[], options: { secure: boolean; greylist?: boole
 
 const port = (s: { address(): AddressInfo | string | null }) => (s.address() as AddressInfo).port;
 
+/** What the fake resolver answers for one name and type (test/helpers/doh.ts writes these). */
+type DohEntry = {
+	status?: number;
+	answer?: { name: string; type: number; data: string }[];
+	/** Answer this late (to exceed the client's timeout). */
+	delayMs?: number;
+	/** Answer with this HTTP status and no DNS JSON. */
+	http?: number;
+};
+
+/**
+ * A DNS-over-HTTPS JSON resolver on 127.0.0.1 (the Cloudflare/Google schema) whose zone tests set
+ * over HTTP: `PUT /zone` `{name, type, entry}`. Unknown names are NXDOMAIN. A query without
+ * `accept: application/dns-json` gets 415, as a real DoH endpoint refuses it. `GET /queries` lists
+ * what was asked.
+ */
+function fakeDoh(): Server {
+	const zone = new Map<string, DohEntry>();
+	const queries: { name: string; type: string }[] = [];
+	return createHttpServer((req, res) => {
+		const url = new URL(req.url ?? "/", "http://127.0.0.1");
+		const reply = (status: number, body: unknown) => {
+			res.statusCode = status;
+			res.setHeader("content-type", "application/dns-json");
+			res.end(JSON.stringify(body));
+		};
+		if (req.method === "PUT" && url.pathname === "/zone") {
+			const chunks: Buffer[] = [];
+			req.on("data", (c: Buffer) => chunks.push(c));
+			req.on("end", () => {
+				const { name, type, entry } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+					name: string;
+					type: string;
+					entry: DohEntry | null;
+				};
+				const key = `${name.toLowerCase()}|${type}`;
+				if (entry) zone.set(key, entry);
+				else zone.delete(key);
+				reply(200, { ok: true });
+			});
+			return;
+		}
+		if (url.pathname === "/queries") return reply(200, queries);
+		if (url.pathname !== "/dns-query") return reply(404, {});
+		if (req.headers.accept !== "application/dns-json") return reply(415, {});
+		const name = (url.searchParams.get("name") ?? "").toLowerCase().replace(/\.$/, "");
+		const type = url.searchParams.get("type") ?? "A";
+		queries.push({ name, type });
+		const entry = zone.get(`${name}|${type}`);
+		const question = [{ name: `${name}.`, type: type === "TXT" ? 16 : type === "MX" ? 15 : 1 }];
+		const answer = () => {
+			if (!entry) return reply(200, { Status: 3, Question: question });
+			if (entry.http) return reply(entry.http, { error: "unavailable" });
+			reply(200, { Status: entry.status ?? 0, Question: question, ...(entry.answer ? { Answer: entry.answer } : {}) });
+		};
+		if (entry?.delayMs) setTimeout(answer, entry.delayMs);
+		else answer();
+	});
+}
+
 export default async function setup(project: TestProject) {
 	const received: Received[] = [];
 	const starttls = smtp(received, { secure: false });
@@ -100,6 +160,8 @@ export default async function setup(project: TestProject) {
 		SuppressionAttributes: { SuppressedReasons: [] },
 	});
 	const ses = await sesLocal({ host: "127.0.0.1", port: 0 });
+	const doh = fakeDoh();
+	await listen(doh);
 
 	project.provide("localServers", {
 		smtpStarttls: port(starttls.server),
@@ -108,12 +170,13 @@ export default async function setup(project: TestProject) {
 		smtpClosing: port(closing),
 		smtpInbox: port(inbox),
 		ses: port(ses),
+		doh: port(doh),
 	});
 
 	return async () => {
 		await Promise.all([
 			...[starttls, implicit, greylist].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-			...[closing, inbox, ses].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+			...[closing, inbox, ses, doh].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
 		]);
 	};
 }
@@ -127,6 +190,7 @@ declare module "vitest" {
 			smtpClosing: number;
 			smtpInbox: number;
 			ses: number;
+			doh: number;
 		};
 	}
 }

@@ -82,6 +82,20 @@ describe("the local relay under wrangler dev", () => {
 		expect(mime).toContain("<p>Hi</p>");
 	});
 
+	it("verifies a reserved test name at once in development, so a local workspace can send from it", async () => {
+		const name = `shop-${Date.now().toString(36)}.test`;
+		const auth = { authorization: `Bearer ${DEMO_KEY}`, "content-type": "application/json" };
+		const added = await fetch(`${url}/v1/domains`, { method: "POST", headers: auth, body: JSON.stringify({ name }) });
+		expect(added.status).toBe(201);
+		expect(await added.json()).toMatchObject({ name, status: "verified", verified_by: "development" });
+		const sent = await fetch(`${url}/v1/emails`, {
+			method: "POST",
+			headers: auth,
+			body: JSON.stringify({ ...exampleEmail, from: `Shop <shop@${name}>` }),
+		});
+		expect(sent.status).toBe(202);
+	});
+
 	it("seeds idempotently and refuses to seed when a wrangler environment is selected", () => {
 		expect(() => seedDemo(dir, { quiet: true })).not.toThrow();
 		process.env.CLOUDFLARE_ENV = "production";

@@ -33,6 +33,8 @@ function fakeD1(hotHash: string) {
 						expires_at: null,
 						revoked_at: null,
 						verified_domains: "[]",
+						verified_parent_domains: "[]",
+						unverified_domains: "{}",
 					};
 				},
 			}),

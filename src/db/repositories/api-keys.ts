@@ -15,6 +15,10 @@ export type PrincipalRow = {
 	expiresAt: number | null;
 	revokedAt: number | null;
 	verifiedDomains: string[];
+	/** Verified domains whose subdomains may send too (`include_subdomains`). */
+	verifiedParentDomains: string[];
+	/** The workspace's domains that may not send, each with why: its failure reason, or "pending". */
+	unverifiedDomains: Record<string, string>;
 };
 
 type RawPrincipal = {
@@ -28,6 +32,8 @@ type RawPrincipal = {
 	expires_at: number | null;
 	revoked_at: number | null;
 	verified_domains: string;
+	verified_parent_domains: string;
+	unverified_domains: string;
 };
 
 export async function findPrincipalByHash(d1: D1Database, keyHash: string): Promise<PrincipalRow | null> {
@@ -36,7 +42,13 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 			`SELECT k.id AS key_id, k.workspace_id, w.status AS workspace_status, w.sandbox_mode AS workspace_sandbox,
 			   k.mode, k.scopes, k.ip_allowlist, k.expires_at, k.revoked_at,
 			   (SELECT json_group_array(d.name) FROM domains d WHERE d.workspace_id = k.workspace_id AND d.status = 'verified')
-			     AS verified_domains
+			     AS verified_domains,
+			   (SELECT json_group_array(d.name) FROM domains d
+			     WHERE d.workspace_id = k.workspace_id AND d.status = 'verified' AND d.include_subdomains = 1)
+			     AS verified_parent_domains,
+			   (SELECT json_group_object(d.name, COALESCE(d.failure_reason, d.status)) FROM domains d
+			     WHERE d.workspace_id = k.workspace_id AND d.status != 'verified')
+			     AS unverified_domains
 			 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			 WHERE k.key_hash = ?1`,
 		)
@@ -54,6 +66,8 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 		expiresAt: row.expires_at,
 		revokedAt: row.revoked_at,
 		verifiedDomains: JSON.parse(row.verified_domains) as string[],
+		verifiedParentDomains: JSON.parse(row.verified_parent_domains) as string[],
+		unverifiedDomains: JSON.parse(row.unverified_domains) as Record<string, string>,
 	};
 }
 

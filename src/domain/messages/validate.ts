@@ -15,6 +15,10 @@ export type Sender = {
 	apiKeyId: string | null;
 	sandbox: boolean;
 	verifiedDomains: readonly string[];
+	/** Verified domains whose subdomains may send too. */
+	verifiedParentDomains?: readonly string[];
+	/** Domains of the workspace that may not send, with why ("pending" or the failure reason). */
+	unverifiedDomains?: Readonly<Record<string, string>>;
 };
 
 const NO_CONTROL = "may not contain CR, LF or other control characters";
@@ -172,12 +176,18 @@ function contentTypeOf(filename: string): string {
 export function checkSender(message: AcceptedMessage, sender: Sender): Result<true, ApiError> {
 	const domain = domainOf(message.from.email);
 	if (sender.verifiedDomains.includes(domain)) return ok(true);
-	return err(
-		new ApiError(
-			"domain_not_verified",
-			`The sender domain "${domain}" is not a verified domain of this workspace. Add it with POST /v1/domains and verify it, or send from a verified domain.`,
-		),
-	);
+	if (sender.verifiedParentDomains?.some((parent) => domain.endsWith(`.${parent}`))) return ok(true);
+	const why = sender.unverifiedDomains?.[domain];
+	const fix = "Publish its records (GET /v1/domains) and POST /v1/domains/{id}/verify, or send from a verified domain.";
+	let text: string;
+	if (why === undefined) {
+		text = `The sender domain "${domain}" is not a verified domain of this workspace. Add it with POST /v1/domains and verify it, or send from a verified domain.`;
+	} else if (why === "pending") {
+		text = `The sender domain "${domain}" is pending verification: its TXT record _mailqueue.${domain} has not been found yet. ${fix}`;
+	} else {
+		text = `The sender domain "${domain}" failed verification: ${why}. ${fix}`;
+	}
+	return err(new ApiError("domain_not_verified", text));
 }
 
 /** A send request as received (any JSON value) → the message to accept, or why it cannot be. */

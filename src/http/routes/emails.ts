@@ -123,7 +123,14 @@ function readDeps(c: Context<AppEnv>): ReadDeps {
 
 function senderOf(c: Context<AppEnv>): Sender {
 	const p = c.var.principal;
-	return { workspaceId: p.workspaceId, apiKeyId: p.keyId, sandbox: p.sandbox, verifiedDomains: p.verifiedDomains };
+	return {
+		workspaceId: p.workspaceId,
+		apiKeyId: p.keyId,
+		sandbox: p.sandbox,
+		verifiedDomains: p.verifiedDomains,
+		verifiedParentDomains: p.verifiedParentDomains,
+		unverifiedDomains: p.unverifiedDomains,
+	};
 }
 
 /** The request's Idempotency-Key and what its fingerprint covers, or null without a key. */
