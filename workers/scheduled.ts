@@ -1,8 +1,10 @@
-// The cron entrypoint (every minute, wrangler.toml): the recovery sweep today; scheduled sends,
+// The cron entrypoint (every minute, wrangler.toml): the recovery sweep and the purge of deleted
+// workspaces (which never throws) today; scheduled sends,
 // recurring jobs, retention and gateway health checks hook in here as their issues land. `npm start`
 // ticks it locally (wrangler dev runs no cron by itself), and once at start-up with the cron
 // `@startup`, which in development means "no consumer is alive": everything unfinished is orphaned.
 import { sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
+import { purgeDeletedWorkspaces } from "../src/domain/platform/purge";
 import { type Env, loadConfig } from "../src/env";
 import { errorSummary } from "../src/lib/log";
 
@@ -34,5 +36,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 	} catch (error) {
 		console.error("cron: recovery sweep failed", { cron: controller.cron, error: errorSummary(error) });
 		throw error;
+	} finally {
+		await purgeDeletedWorkspaces({ db: env.DB, bodies: env.BODIES }, Date.now());
 	}
 }
