@@ -16,6 +16,7 @@ import {
 	ROOT,
 	startWorker,
 } from "../../scripts/lib/local.mjs";
+import { resolveTarget } from "../../scripts/lib/platform-client.mjs";
 
 // local-relay uses MQ_TEST_PORT and recovery MQ_TEST_PORT + 1; this file takes the next one.
 const PORT = Number(process.env.MQ_TEST_PORT ?? 8790) + 2;
@@ -87,6 +88,40 @@ describe("ensureDevVars", () => {
 		expect(token).toMatch(PLATFORM_TOKEN_PATTERN);
 		ensureDevVars(path);
 		expect(readFileSync(path, "utf8")).toBe(text);
+	});
+});
+
+describe("where the CLI connects", () => {
+	const devVars = join(mkdtempSync(join(tmpdir(), "mq-cli-")), ".dev.vars");
+	writeFileSync(devVars, "PLATFORM_TOKEN=mq_platform_from_dev_vars_0123456789abcdefghij\n");
+
+	it("local: localhost:8787 and the token in .dev.vars; flags win", () => {
+		expect(resolveTarget({}, {}, devVars)).toEqual({
+			environment: "local",
+			url: "http://localhost:8787",
+			token: "mq_platform_from_dev_vars_0123456789abcdefghij",
+		});
+		expect(resolveTarget({ url: "http://127.0.0.1:9999", token: "t" }, {}, devVars)).toMatchObject({
+			url: "http://127.0.0.1:9999",
+			token: "t",
+		});
+		expect(() => resolveTarget({}, {}, join(tmpdir(), "no-such-dir", ".dev.vars"))).toThrow(/run `npm start` once/);
+	});
+
+	it("deployed: only that environment's variables, and https only", () => {
+		const vars = { MQ_PRODUCTION_URL: "https://relay.example", MQ_PRODUCTION_PLATFORM_TOKEN: "prod-token" };
+		expect(resolveTarget({ env: "production" }, vars, devVars)).toEqual({
+			environment: "production",
+			url: "https://relay.example",
+			token: "prod-token",
+		});
+		expect(() => resolveTarget({ env: "staging" }, vars, devVars)).toThrow(/no URL for staging.*MQ_STAGING_URL/);
+		expect(() => resolveTarget({ env: "staging", url: "https://s.example" }, vars, devVars)).toThrow(
+			/MQ_STAGING_PLATFORM_TOKEN/,
+		);
+		expect(() => resolveTarget({ env: "production", url: "http://relay.example" }, vars, devVars)).toThrow(
+			/refusing to send the platform token over http/,
+		);
 	});
 });
 
