@@ -1,6 +1,7 @@
 // `npm start`: the whole relay locally. Writes .dev.vars on first run, applies migrations to the
 // local D1, seeds the demo workspace, runs the Worker (D1, R2, Queues, Durable Objects embedded in
-// Miniflare) on http://localhost:8787, and prints the demo API key. Ctrl-C stops everything.
+// Miniflare) on http://localhost:8787, and prints the demo API keys and the local platform token.
+// Ctrl-C stops everything.
 import { startCron } from "./lib/cron.mjs";
 import {
 	applyMigrations,
@@ -8,6 +9,7 @@ import {
 	DEMO_KEY,
 	DEMO_LIVE_KEY,
 	ensureDevVars,
+	readDevVars,
 	seedDemo,
 	startWorker,
 } from "./lib/local.mjs";
@@ -15,6 +17,7 @@ import {
 const PORT = Number(process.env.PORT ?? 8787);
 
 ensureDevVars();
+const { PLATFORM_TOKEN } = readDevVars();
 console.log("== applying D1 migrations to the local database");
 applyMigrations();
 console.log("== seeding the demo workspace (local database only)");
@@ -22,6 +25,7 @@ seedDemo();
 // Printed now as well as in the banner: the key is known before the Worker is up, and whatever
 // watches this output may start using the relay the moment it answers.
 console.log(`== demo workspace "demo" ready; local API keys: ${DEMO_KEY} (test) and ${DEMO_LIVE_KEY} (live)`);
+console.log(`== local platform token (.dev.vars): ${PLATFORM_TOKEN}`);
 
 // Processes started beside the Worker; the SMTP bridge joins this list when it lands.
 const processes = [];
@@ -41,6 +45,12 @@ console.log(`
    ${DEMO_KEY}   test: always captured by the sandbox
    ${DEMO_LIVE_KEY}   live: sent through the workspace's gateways
                                                   (the sandbox gateway until you add one)
+
+ Platform token (operators' API /v1/platform/*, local only, from .dev.vars):
+
+   ${PLATFORM_TOKEN}
+
+ Create another workspace:   npm run admin -- workspace create acme
 
  Send a message:
    curl -X POST ${url.replace("127.0.0.1", "localhost")}/v1/emails \\

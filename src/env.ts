@@ -8,9 +8,25 @@ export type Secrets = {
 	SIGNING_KEY: string;
 	/** Base64 of 32 random bytes: AES-256-GCM key for credentials at rest. */
 	ENCRYPTION_KEY: string;
+	/**
+	 * `mq_platform_…`: the operators' token for /v1/platform/*. Optional: without it (or with a
+	 * malformed one) the platform API refuses every call and the rest of the relay is unaffected.
+	 */
+	PLATFORM_TOKEN?: string;
 };
 
 export type Env = Cloudflare.Env & Secrets;
+
+/** `mq_platform_` and at least 32 base64url characters (`npm start` makes 43). */
+export const platformTokenSchema = z.string().regex(/^mq_platform_[A-Za-z0-9_-]{32,256}$/);
+
+export type PlatformToken = { ok: true; token: string } | { ok: false; problem: "missing" | "malformed" };
+
+function checkPlatformToken(value: string | undefined): PlatformToken {
+	if (value === undefined || value === "") return { ok: false, problem: "missing" };
+	const parsed = platformTokenSchema.safeParse(value);
+	return parsed.success ? { ok: true, token: parsed.data } : { ok: false, problem: "malformed" };
+}
 
 const configSchema = z.object({
 	ENVIRONMENT: z.enum(["development", "test", "staging", "production"]),
@@ -32,6 +48,8 @@ const configSchema = z.object({
 		.optional(),
 	SIGNING_KEY: z.string().min(32, "SIGNING_KEY must be at least 32 characters"),
 	ENCRYPTION_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v), "ENCRYPTION_KEY must be base64 of 32 bytes"),
+	// Checked here, but a bad value disables only the platform API (it says why), not the mail path.
+	PLATFORM_TOKEN: z.string().optional().transform(checkPlatformToken),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
 	invalid_idempotency_key: 400,
 	unauthorized: 401,
 	forbidden: 403,
+	workspace_suspended: 403,
 	not_found: 404,
 	method_not_allowed: 405,
 	idempotency_key_in_use: 409,
@@ -21,6 +22,7 @@ export const ERROR_STATUS = {
 	rate_limited: 429,
 	internal_error: 500,
 	service_unavailable: 503,
+	platform_not_configured: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

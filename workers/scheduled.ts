@@ -1,50 +1,59 @@
-// The cron entrypoint (every minute, wrangler.toml): the recovery sweep today; scheduled sends,
-// recurring jobs, retention and gateway health checks hook in here as their issues land. `npm start`
-// ticks it locally (wrangler dev runs no cron by itself), and once at start-up with the cron
-// `@startup`, which in development means "no consumer is alive": everything unfinished is orphaned.
+// The cron entrypoint (every minute, wrangler.toml). Each task runs on its own, so one failing does
+// not skip the others: the recovery sweep, the purge of deleted workspaces, and the re-check of
+// sending domains; scheduled sends, retention and gateway health checks join this list as their
+// issues land. `npm start` ticks it locally (wrangler dev runs no cron by itself), and once at
+// start-up with the cron `@startup`, which in development means "no consumer is alive": everything
+// unfinished is orphaned.
 import { createDb } from "../src/db/client";
-import { sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
+import { type SweepResult, sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
 import { recheckDueDomains } from "../src/domain/domain-checks/verify";
+import { purgeDeletedWorkspaces } from "../src/domain/platform/purge";
 import { type Env, loadConfig } from "../src/env";
 import { errorSummary } from "../src/lib/log";
 
 export const STARTUP_CRON = "@startup";
 
+function logSweep(result: SweepResult, always: boolean): void {
+	if (!always && result.redriven === 0 && result.enqueueFailures === 0) return;
+	const detail = {
+		...result.byReason,
+		enqueue_failures: result.enqueueFailures,
+		rows_read: result.rowsRead,
+		d1_ms: result.d1Ms,
+	};
+	// One plain line: `key=value` pairs read the same in wrangler's terminal and in log search.
+	const fields = Object.entries(detail)
+		.map(([k, v]) => `${k}=${v}`)
+		.join(" ");
+	console.log(`recovery sweep: re-drove ${result.redriven} message(s) ${fields}`);
+}
+
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
 	const config = loadConfig(env);
-	const deps = {
-		db: env.DB,
-		sendQueue: env.SEND_QUEUE,
-		events: { events: env.EVENTS_QUEUE, webhooks: env.WEBHOOKS_QUEUE },
+	const events = { events: env.EVENTS_QUEUE, webhooks: env.WEBHOOKS_QUEUE };
+	const startup = controller.cron === STARTUP_CRON && config.ENVIRONMENT === "development";
+	const tasks: Record<string, () => Promise<unknown>> = {
+		recovery: async () => {
+			const deps = { db: env.DB, sendQueue: env.SEND_QUEUE, events };
+			logSweep(startup ? await sweepAllOrphans(deps, Date.now()) : await sweepStranded(deps, Date.now()), startup);
+		},
+		purge: () => purgeDeletedWorkspaces({ db: env.DB, bodies: env.BODIES }, Date.now()),
+		domains: () =>
+			recheckDueDomains(
+				{
+					db: createDb(env.DB),
+					events,
+					dns: { url: config.DOH_URL, timeoutMs: config.DOH_TIMEOUT_MS, fetch: (i, o) => fetch(i, o) },
+					inboundMxHost: config.INBOUND_MX_HOST,
+				},
+				Date.now(),
+			),
 	};
-	try {
-		const startup = controller.cron === STARTUP_CRON && config.ENVIRONMENT === "development";
-		const result = startup ? await sweepAllOrphans(deps, Date.now()) : await sweepStranded(deps, Date.now());
-		if (startup || result.redriven > 0 || result.enqueueFailures > 0) {
-			const detail = {
-				...result.byReason,
-				enqueue_failures: result.enqueueFailures,
-				rows_read: result.rowsRead,
-				d1_ms: result.d1Ms,
-			};
-			// One plain line: `key=value` pairs read the same in wrangler's terminal and in log search.
-			const fields = Object.entries(detail)
-				.map(([k, v]) => `${k}=${v}`)
-				.join(" ");
-			console.log(`recovery sweep: re-drove ${result.redriven} message(s) ${fields}`);
-		}
-	} catch (error) {
-		console.error("cron: recovery sweep failed", { cron: controller.cron, error: errorSummary(error) });
-		throw error;
-	}
-	// Never throws; a bounded number of due domains per run (src/domain/domain-checks/verify.ts).
-	const dns = {
-		url: config.DOH_URL,
-		timeoutMs: config.DOH_TIMEOUT_MS,
-		fetch: (i: RequestInfo | URL, o?: RequestInit) => fetch(i, o),
-	};
-	await recheckDueDomains(
-		{ db: createDb(env.DB), events: deps.events, dns, inboundMxHost: config.INBOUND_MX_HOST },
-		Date.now(),
-	);
+	const names = Object.keys(tasks);
+	const settled = await Promise.allSettled(Object.values(tasks).map((run) => run()));
+	const failed = settled.flatMap((s, i) => (s.status === "rejected" ? [{ task: names[i], error: s.reason }] : []));
+	for (const f of failed)
+		console.error("cron task failed", { cron: controller.cron, task: f.task, error: errorSummary(f.error) });
+	// A failed task fails the invocation, so it shows in the cron's own status, after the others ran.
+	if (failed[0]) throw failed[0].error;
 }

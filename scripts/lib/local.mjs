@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+export const DEV_VARS = join(ROOT, ".dev.vars");
 
 /**
  * The demo workspace's API keys, both with the admin scope. Local only: seeding refuses anything but
@@ -18,22 +19,36 @@ export const DEMO_KEY = "mq_test_local_demo_key_00000000000000000000";
 export const DEMO_LIVE_KEY = "mq_live_local_demo_key_00000000000000000000";
 export const DEMO_DOMAIN = "example.test";
 
-/** Writes .dev.vars with fresh secrets the first time; later runs keep them. */
-export function ensureDevVars() {
-	const path = join(ROOT, ".dev.vars");
-	if (existsSync(path)) return path;
+/** The local platform token's shape (src/env.ts checks the same). */
+export const PLATFORM_TOKEN_PATTERN = /^mq_platform_[A-Za-z0-9_-]{32,256}$/;
+
+const newPlatformToken = () => `mq_platform_${randomBytes(32).toString("base64url")}`;
+
+/**
+ * Writes .dev.vars with fresh secrets the first time; later runs keep them, and add a secret that a
+ * file from an older checkout lacks (PLATFORM_TOKEN) without touching the others.
+ */
+export function ensureDevVars(path = DEV_VARS) {
+	if (existsSync(path)) {
+		const text = readFileSync(path, "utf8");
+		if (!/^PLATFORM_TOKEN=/m.test(text)) {
+			const sep = text.length === 0 || text.endsWith("\n") ? "" : "\n";
+			writeFileSync(path, `${text}${sep}PLATFORM_TOKEN=${newPlatformToken()}\n`);
+		}
+		return path;
+	}
 	const signing = randomBytes(32).toString("base64url");
 	const encryption = randomBytes(32).toString("base64");
 	writeFileSync(
 		path,
-		`# Local secrets for wrangler dev, made by npm start. Deployed environments use \`wrangler secret put\`.\nSIGNING_KEY=${signing}\nENCRYPTION_KEY=${encryption}\n`,
+		`# Local secrets for wrangler dev, made by npm start. Deployed environments use \`wrangler secret put\`.\nSIGNING_KEY=${signing}\nENCRYPTION_KEY=${encryption}\nPLATFORM_TOKEN=${newPlatformToken()}\n`,
 	);
 	return path;
 }
 
-export function readDevVars() {
+export function readDevVars(path = DEV_VARS) {
 	const vars = {};
-	for (const line of readFileSync(ensureDevVars(), "utf8").split("\n")) {
+	for (const line of readFileSync(ensureDevVars(path), "utf8").split("\n")) {
 		const m = line.match(/^([A-Z_]+)=(.*)$/);
 		if (m) vars[m[1]] = m[2];
 	}

@@ -8,26 +8,42 @@ const createdAt = () => integer("created_at").notNull().default(sql`(unixepoch('
 const updatedAt = () => integer("updated_at").notNull().default(sql`(unixepoch('subsec') * 1000)`);
 const bool = (name: string) => integer(name, { mode: "boolean" });
 
-export const workspaces = sqliteTable("workspaces", {
-	id: text("id").primaryKey(),
-	slug: text("slug").notNull().unique(),
-	name: text("name").notNull(),
-	status: text("status", { enum: ["active", "suspended"] })
-		.notNull()
-		.default("active"),
-	sandboxMode: bool("sandbox_mode").notNull().default(false),
-	/** legacy | gateway | hybrid (seed 001 modes), see DESIGN.md "Routing". */
-	routingMode: text("routing_mode", { enum: ["legacy", "gateway", "hybrid"] })
-		.notNull()
-		.default("gateway"),
-	dailyLimit: integer("daily_limit"),
-	monthlyLimit: integer("monthly_limit"),
-	perSenderDailyLimit: integer("per_sender_daily_limit"),
-	inboundWebhookUrl: text("inbound_webhook_url"),
-	settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
-	createdAt: createdAt(),
-	updatedAt: updatedAt(),
-});
+/** How far the cron's purge of a deleted workspace has got (docs/operations.md). */
+export type PurgeProgress = {
+	rowsDeleted: number;
+	objectsDeleted: number;
+	/** Cron runs that purged something. */
+	runs: number;
+	lastRunAt: number | null;
+};
+
+export const workspaces = sqliteTable(
+	"workspaces",
+	{
+		id: text("id").primaryKey(),
+		slug: text("slug").notNull().unique(),
+		name: text("name").notNull(),
+		status: text("status", { enum: ["active", "suspended"] })
+			.notNull()
+			.default("active"),
+		sandboxMode: bool("sandbox_mode").notNull().default(false),
+		/** legacy | gateway | hybrid (seed 001 modes), see DESIGN.md "Routing". */
+		routingMode: text("routing_mode", { enum: ["legacy", "gateway", "hybrid"] })
+			.notNull()
+			.default("gateway"),
+		dailyLimit: integer("daily_limit"),
+		monthlyLimit: integer("monthly_limit"),
+		perSenderDailyLimit: integer("per_sender_daily_limit"),
+		inboundWebhookUrl: text("inbound_webhook_url"),
+		settings: text("settings", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+		/** Set by DELETE /v1/platform/workspaces/{id}: the workspace is suspended and the cron purges it. */
+		deletionRequestedAt: integer("deletion_requested_at"),
+		purge: text("purge", { mode: "json" }).$type<PurgeProgress>(),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [index("workspaces_deletion").on(t.deletionRequestedAt)],
+);
 
 /** Members of a workspace: dashboard users, and senders with their own limits (keyed by email). */
 /** The owning workspace; rows go with it when it is deleted. */
@@ -481,7 +497,7 @@ export const auditLogs = sqliteTable(
 	{
 		id: text("id").primaryKey(),
 		workspaceId: text("workspace_id").notNull(),
-		actorType: text("actor_type", { enum: ["user", "api_key", "system"] }).notNull(),
+		actorType: text("actor_type", { enum: ["user", "api_key", "system", "platform"] }).notNull(),
 		actorId: text("actor_id"),
 		action: text("action").notNull(),
 		resourceType: text("resource_type").notNull(),

@@ -10,6 +10,7 @@ import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerPlatformRoutes } from "./routes/platform";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -25,6 +26,7 @@ export function createApp(): App {
 	registerGatewayRoutes(app);
 	registerWorkspaceRoutes(app);
 	registerCompatRoutes(app);
+	registerPlatformRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -149,3 +149,35 @@ export const unavailable = (email: string): RecipientResult => ({
 	status: "temporary",
 	response: "503 Service Unavailable",
 });
+
+/** A driver that accepts every recipient and records what it sent; `hold()` keeps sends open until `release()`. */
+export function countingDriver() {
+	const sends: string[][] = [];
+	let release: () => void = () => {};
+	let gate: Promise<void> | null = null;
+	const factory: DriverFactory = (spec) => ({
+		id: spec.id,
+		type: spec.type,
+		async send(message, envelope) {
+			sends.push(envelope.recipients.map((r) => r.email));
+			if (gate) await gate;
+			return {
+				recipients: envelope.recipients.map((r) => ({
+					email: r.email,
+					status: "accepted" as const,
+					providerMessageId: `p-${message.id}`,
+				})),
+			};
+		},
+	});
+	return {
+		factory,
+		sends,
+		hold() {
+			gate = new Promise((resolve) => {
+				release = resolve;
+			});
+		},
+		release: () => release(),
+	};
+}

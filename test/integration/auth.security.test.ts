@@ -59,7 +59,7 @@ describe("authentication", () => {
 		const ws = await createWorkspace();
 		await env.DB.prepare("UPDATE workspaces SET status = 'suspended' WHERE id = ?").bind(ws.id).run();
 		const { key } = await insertKey(ws.id);
-		expect(await code(await request("/v1/emails", { key }))).toEqual({ status: 403, code: "forbidden" });
+		expect(await code(await request("/v1/emails", { key }))).toEqual({ status: 403, code: "workspace_suspended" });
 	});
 
 	it("admits only callers inside the key's IP allowlist", async () => {

@@ -128,6 +128,7 @@ describe("leased claims", () => {
 				workspaceIds: [ws.id],
 				token,
 				leaseUntil: now + 1000,
+				holdUntil: now + 1000,
 				now,
 			});
 		const now = Date.now();

@@ -93,6 +93,8 @@ export type ClaimInput = {
 	workspaceIds: string[];
 	token: string;
 	leaseUntil: number;
+	/** A suspended workspace's claimable rows are held: not claimed, and not due again before this. */
+	holdUntil: number;
 	now: number;
 };
 
@@ -109,12 +111,21 @@ export type ClaimResult = {
 	rules: RuleRow[];
 	/** Events this batch wrote (`queued` for new rows, `processing` for claims). */
 	events: EventRow[];
+	/** Ids left unclaimed because their workspace is suspended. */
+	held: Set<string>;
 };
 
 export const FINAL_STATUSES = "('sent','delivered','bounced','rejected','failed','cancelled')";
 const PENDING_RECIPIENT = "('queued','deferred','processing')";
 const EVENT_COLUMNS = "id, workspace_id, message_id, recipient, type, data, created_at";
 const IN_IDS = "SELECT value FROM json_each(?1)";
+/**
+ * A row is claimable when it waits (queued), its next attempt is due (deferred), or the lease of a
+ * consumer that died has run out (processing); `now` names the parameter holding the time.
+ */
+const claimable = (now: string) => `(status = 'queued'
+  OR (status = 'deferred' AND (next_attempt_at IS NULL OR next_attempt_at <= ${now}))
+  OR (status = 'processing' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})))`;
 
 export async function materializeAndClaim(db: D1Database, input: ClaimInput): Promise<ClaimResult> {
 	const { token, now } = input;
@@ -130,14 +141,23 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 				 ON CONFLICT DO NOTHING RETURNING ${EVENT_COLUMNS}`,
 			)
 			.bind(idsJson),
-		// A row is claimable when it waits (queued), its next attempt is due (deferred), or the lease of a
-		// consumer that died has run out (processing).
+		// A suspended workspace's claimable rows are held instead: an expired lease is released, and the
+		// due time moves to the hold's end, so the recovery sweep leaves them to the queue copy that the
+		// consumer hands back for then (reason `suspended`).
+		db
+			.prepare(
+				`UPDATE messages SET status = CASE WHEN status = 'processing' THEN 'deferred' ELSE status END,
+				   lease_token = NULL, lease_expires_at = NULL, next_attempt_at = ?2, updated_at = ?3
+				 WHERE id IN (${IN_IDS}) AND ${claimable("?3")}
+				   AND workspace_id IN (SELECT id FROM workspaces WHERE status <> 'active')
+				 RETURNING id`,
+			)
+			.bind(idsJson, input.holdUntil, now),
 		db
 			.prepare(
 				`UPDATE messages SET status = 'processing', lease_token = ?2, lease_expires_at = ?3, updated_at = ?4
-				 WHERE id IN (${IN_IDS}) AND (status = 'queued'
-				   OR (status = 'deferred' AND (next_attempt_at IS NULL OR next_attempt_at <= ?4))
-				   OR (status = 'processing' AND (lease_expires_at IS NULL OR lease_expires_at <= ?4)))
+				 WHERE id IN (${IN_IDS}) AND ${claimable("?4")}
+				   AND workspace_id IN (SELECT id FROM workspaces WHERE status = 'active')
 				 RETURNING id, workspace_id, attempts, created_at`,
 			)
 			.bind(idsJson, token, input.leaseUntil, now),
@@ -186,19 +206,20 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");
-	const tail = results.slice(-10);
+	const tail = results.slice(-11);
 	const rowsOf = <T>(i: number) => (tail[i]?.results ?? []) as T[];
 	const states = new Map<string, RowState>();
-	for (const row of rowsOf<RowState>(6)) states.set(row.id, row);
+	for (const row of rowsOf<RowState>(7)) states.set(row.id, row);
 	return {
-		events: [...rowsOf<EventRow>(0), ...rowsOf<EventRow>(2)],
-		claimed: rowsOf<ClaimedRow>(1),
-		recipients: rowsOf<RecipientState>(4),
-		content: rowsOf<ContentRow>(5),
+		events: [...rowsOf<EventRow>(0), ...rowsOf<EventRow>(3)],
+		held: new Set(rowsOf<{ id: string }>(1).map((r) => r.id)),
+		claimed: rowsOf<ClaimedRow>(2),
+		recipients: rowsOf<RecipientState>(5),
+		content: rowsOf<ContentRow>(6),
 		states,
-		gateways: rowsOf<GatewayRow>(7),
-		workspaces: rowsOf<WorkspaceRow>(8),
-		rules: rowsOf<RuleRow>(9),
+		gateways: rowsOf<GatewayRow>(8),
+		workspaces: rowsOf<WorkspaceRow>(9),
+		rules: rowsOf<RuleRow>(10),
 	};
 }
 

@@ -77,7 +77,7 @@ export function keyView(k: ApiKeyRecord): ApiKeyView {
 	};
 }
 
-async function newKeyRow(workspaceId: string, input: NewKeyInput, rotatedFromId: string | null) {
+export async function newKeyRow(workspaceId: string, input: NewKeyInput, rotatedFromId: string | null) {
 	const { secret, prefix } = generateKey(input.mode);
 	return {
 		secret,

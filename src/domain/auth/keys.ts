@@ -5,6 +5,8 @@ import { randomToken, sha256Hex } from "../../lib/crypto";
 export type KeyMode = "live" | "test";
 
 export const KEY_PATTERN = /^mq_(live|test)_[A-Za-z0-9_-]{16,128}$/;
+/** The operators' token (env.ts PLATFORM_TOKEN) looks like this; it is never a workspace key. */
+export const PLATFORM_TOKEN_PREFIX = "mq_platform_";
 const PREFIX_LENGTH = 12;
 
 export function generateKey(mode: KeyMode): { secret: string; prefix: string } {

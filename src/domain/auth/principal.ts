@@ -9,7 +9,7 @@ import { ApiError, err, ok, type Result } from "../../errors";
 import { ipAllowed } from "../../lib/cidr";
 import { LruMap } from "../../lib/lru";
 import { count } from "../../lib/metrics";
-import { hashKey, KEY_PATTERN } from "./keys";
+import { hashKey, KEY_PATTERN, PLATFORM_TOKEN_PREFIX } from "./keys";
 
 export const PRINCIPAL_CACHE_MS = 30_000;
 /** `last_used_at` is written at most this often per key. */
@@ -77,6 +77,12 @@ export async function authenticateSecret(
 	secret: string,
 	now: number,
 ): Promise<Result<Principal, ApiError>> {
+	// Recognised by its prefix only, never compared: workspace routes give the platform token no power.
+	if (secret.startsWith(PLATFORM_TOKEN_PREFIX)) {
+		return err(
+			new ApiError("forbidden", "The platform token only works on /v1/platform/*; use a workspace API key here."),
+		);
+	}
 	if (!KEY_PATTERN.test(secret)) return err(new ApiError("unauthorized", "The API key is malformed."));
 	const principal = await lookup(d1, secret, now);
 	if (!principal || principal.revokedAt !== null)
@@ -85,7 +91,12 @@ export async function authenticateSecret(
 		return err(new ApiError("unauthorized", "The API key has expired."));
 	}
 	if (principal.workspaceStatus !== "active") {
-		return err(new ApiError("forbidden", "The workspace of this API key is suspended."));
+		return err(
+			new ApiError(
+				"workspace_suspended",
+				"The workspace of this API key is suspended: the API refuses its keys and its queued mail is held until an operator resumes it.",
+			),
+		);
 	}
 	return ok(principal);
 }

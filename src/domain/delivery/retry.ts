@@ -23,6 +23,9 @@ export function retriesExhausted(attempts: number, acceptedAt: number, now: numb
 /** Back-off when the consumer's own storage failed, so a D1 hiccup is not hammered. */
 export const STORAGE_RETRY_DELAY_SECONDS = 10;
 
+/** A suspended workspace's mail is looked at again this often; a resumed workspace sends within it. */
+export const SUSPENDED_HOLD_SECONDS = 300;
+
 /** How long a claim holds a message: well above a batch's deliveries (DELIVERY_TIMEOUT_MS each, in parallel). */
 export const LEASE_MS = 5 * 60 * 1000;
 

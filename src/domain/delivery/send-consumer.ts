@@ -18,7 +18,7 @@ import { type Breakers, type DispatchJob, dispatch, NO_BREAKERS } from "./dispat
 import { type GatewayDeps, GatewayPlan } from "./gateways";
 import { type AttemptOutcome, type AttemptResult, classifyAttempt } from "./outcome";
 import { deliveryKey, render } from "./render";
-import { LEASE_MS, MAX_QUEUE_DELAY_SECONDS, STORAGE_RETRY_DELAY_SECONDS } from "./retry";
+import { LEASE_MS, MAX_QUEUE_DELAY_SECONDS, STORAGE_RETRY_DELAY_SECONDS, SUSPENDED_HOLD_SECONDS } from "./retry";
 import { messageFromRows, messageRow, readStoredContent, recipientRows } from "./rows";
 
 export type SendConsumerDeps = {
@@ -71,6 +71,7 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 			workspaceIds: [...new Set(unique.map((w) => w.job.workspaceId))],
 			token,
 			leaseUntil: now + LEASE_MS,
+			holdUntil: now + SUSPENDED_HOLD_SECONDS * 1000,
 			now,
 		});
 	} catch (error) {
@@ -91,7 +92,10 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 			continue;
 		}
 		const state = claim.states.get(w.job.id);
-		if (state?.status === "processing" && state.lease_expires_at !== null) {
+		if (claim.held.has(w.job.id)) {
+			// Its workspace is suspended: kept for later, neither sent nor dropped.
+			later.push(redrive(w, "suspended", SUSPENDED_HOLD_SECONDS));
+		} else if (state?.status === "processing" && state.lease_expires_at !== null) {
 			// Another consumer holds it. If that one dies, this copy picks the message up once the lease ends.
 			later.push(redrive(w, "lease_held", secondsUntil(state.lease_expires_at, now) + 1));
 		} else if (state?.status === "deferred" && state.next_attempt_at !== null) {

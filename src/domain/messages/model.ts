@@ -57,14 +57,14 @@ export type SendJob = z.infer<typeof sendJobSchema>;
 
 /**
  * Another attempt at a message that already has a row: a deferral's next attempt, a lease that must
- * expire first, or a recovery. The row is the truth; the job only names it.
+ * expire first, a recovery, or mail held while its workspace is suspended. The row is the truth; the job only names it.
  */
 export const redriveJobSchema = z.object({
 	v: z.literal(1),
 	kind: z.literal("redrive"),
 	id: z.string(),
 	workspaceId: z.string(),
-	reason: z.enum(["deferred", "lease_held", "not_due", "recovered"]),
+	reason: z.enum(["deferred", "lease_held", "not_due", "recovered", "suspended"]),
 });
 
 export type RedriveJob = z.infer<typeof redriveJobSchema>;
