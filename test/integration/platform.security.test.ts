@@ -29,6 +29,7 @@ const workspaceRoutes = routes.filter(
 );
 
 function bodyFor(route: { method: string; path: string }) {
+	if (route.path.endsWith("/domains/:name")) return { verified: true };
 	if (route.method === "PATCH") return { name: "Renamed" };
 	if (route.method !== "POST") return undefined;
 	return route.path.endsWith("/api-keys") ? {} : { slug: uniqueSlug("sec") };
@@ -39,7 +40,7 @@ async function call(
 	workspaceRef: string,
 	options: Parameters<typeof platform>[1],
 ) {
-	return platform(route.path.replace(":id", workspaceRef), {
+	return platform(route.path.replace(":id", workspaceRef).replace(":name", "mail.mailqueue-tests.net"), {
 		method: route.method,
 		body: bodyFor(route),
 		...options,
@@ -55,12 +56,13 @@ async function expectError(res: Response, status: number, code: string) {
 }
 
 describe("the platform API's guard", () => {
-	it("covers the six platform routes", () => {
+	it("covers the seven platform routes", () => {
 		expect(platformRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
 			"DELETE /v1/platform/workspaces/:id",
 			"GET /v1/platform/workspaces",
 			"GET /v1/platform/workspaces/:id",
 			"PATCH /v1/platform/workspaces/:id",
+			"PATCH /v1/platform/workspaces/:id/domains/:name",
 			"POST /v1/platform/workspaces",
 			"POST /v1/platform/workspaces/:id/api-keys",
 		]);

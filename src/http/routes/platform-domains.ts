@@ -28,7 +28,7 @@ export function registerPlatformDomainRoutes(app: App, guard: MiddlewareHandler<
 			summary: "Vouch for a workspace's sending domain (operator override)",
 			description:
 				'`{"verified": true}` marks the domain verified `by: "platform"` (adding it if the workspace lacks it); the cron never re-checks it. `false` withdraws the platform\'s word: the domain is pending again and DNS decides.',
-			security: [{ platformAuth: [] }],
+			security: [{ platformToken: [] }],
 			middleware: guard,
 			request: {
 				params: ParamsSchema,

@@ -28,6 +28,7 @@ import {
 	UpdateWorkspaceSchema,
 	WorkspaceRefSchema,
 } from "../schemas/platform";
+import { registerPlatformDomainRoutes } from "./platform-domains";
 
 const TAGS = ["Platform"];
 const notFound = { 404: jsonContent(ErrorEnvelopeSchema, "No workspace with this id or slug") } as const;
@@ -39,6 +40,8 @@ const origin = (c: Context<AppEnv>): Origin => ({
 });
 
 export function registerPlatformRoutes(app: App): void {
+	// The operator override of a workspace's sending domain (docs/domains.md) shares the platform guard.
+	registerPlatformDomainRoutes(app, platformAuthed);
 	app.openAPIRegistry.registerComponent("securitySchemes", "platformToken", {
 		type: "http",
 		scheme: "bearer",
