@@ -18,6 +18,9 @@ export const counters = {
 	send_duplicates_skipped_total: 0,
 	events_published_total: 0,
 	event_publish_failures_total: 0,
+	breaker_calls_total: 0,
+	breaker_fail_open_total: 0,
+	gateway_health_checks_total: 0,
 };
 
 export type Counter = keyof typeof counters;
