@@ -6,7 +6,19 @@ import { gateways } from "../schema";
 
 export type GatewayRecord = typeof gateways.$inferSelect;
 export type GatewayChanges = Partial<
-	Pick<GatewayRecord, "name" | "enabled" | "priority" | "weight" | "config" | "credentialsEnc">
+	Pick<
+		GatewayRecord,
+		| "name"
+		| "enabled"
+		| "priority"
+		| "weight"
+		| "config"
+		| "credentialsEnc"
+		| "ratePerSecond"
+		| "ratePerMinute"
+		| "ratePerHour"
+		| "ratePerDay"
+	>
 >;
 
 /** Inserts the gateway, or returns null when the workspace already has one of that name. */

@@ -15,6 +15,14 @@ export const breakerSettingsSchema = z.strictObject({
 });
 export type BreakerSettings = z.infer<typeof breakerSettingsSchema>;
 
+/** `breaker` in a create or patch request: as stored, and a null removes a setting (its default applies). */
+export const breakerInputSchema = z.strictObject({
+	failure_threshold: breakerSettingsSchema.shape.failure_threshold.unwrap().nullable().optional(),
+	success_threshold: breakerSettingsSchema.shape.success_threshold.unwrap().nullable().optional(),
+	timeout_seconds: breakerSettingsSchema.shape.timeout_seconds.unwrap().nullable().optional(),
+	max_requests: breakerSettingsSchema.shape.max_requests.unwrap().nullable().optional(),
+});
+
 const limit = z.number().int().min(1).max(1_000_000_000).nullable().optional();
 /** `rate_limits`: sends per window; null removes a limit. Stored in the `rate_per_*` columns. */
 export const rateLimitsSchema = z.strictObject({ second: limit, minute: limit, hour: limit, day: limit });
