@@ -1,9 +1,11 @@
-// The cron entrypoint (every minute, wrangler.toml): the recovery sweep today; scheduled sends,
-// recurring jobs, retention and gateway health checks hook in here as their issues land. `npm start`
+// The cron entrypoint (every minute, wrangler.toml): the recovery sweep and gateway health checks,
+// side by side so neither's failure stops the other; scheduled sends, recurring jobs and retention
+// hook in here as their issues land. `npm start`
 // ticks it locally (wrangler dev runs no cron by itself), and once at start-up with the cron
 // `@startup`, which in development means "no consumer is alive": everything unfinished is orphaned.
 import { sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
-import { type Env, loadConfig } from "../src/env";
+import { runHealthChecks } from "../src/domain/gateway-health";
+import { type Config, type Env, loadConfig } from "../src/env";
 import { errorSummary } from "../src/lib/log";
 
 export const STARTUP_CRON = "@startup";
@@ -15,6 +17,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 		sendQueue: env.SEND_QUEUE,
 		events: { events: env.EVENTS_QUEUE, webhooks: env.WEBHOOKS_QUEUE },
 	};
+	const health = checkGatewayHealth(env, config.ENCRYPTION_KEY, config.ENVIRONMENT);
 	try {
 		const startup = controller.cron === STARTUP_CRON && config.ENVIRONMENT === "development";
 		const result = startup ? await sweepAllOrphans(deps, Date.now()) : await sweepStranded(deps, Date.now());
@@ -34,5 +37,26 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 	} catch (error) {
 		console.error("cron: recovery sweep failed", { cron: controller.cron, error: errorSummary(error) });
 		throw error;
+	} finally {
+		await health;
+	}
+}
+
+/** Never rejects: a failed run is logged and the gateways are simply checked on the next tick. */
+async function checkGatewayHealth(env: Env, encryptionKey: string, environment: Config["ENVIRONMENT"]): Promise<void> {
+	try {
+		const context = {
+			bodies: env.BODIES,
+			fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init),
+			environment,
+		};
+		const run = await runHealthChecks({ db: env.DB, encryptionKey, context }, Date.now());
+		if (run.failed > 0 || run.markedUnhealthy.length > 0) {
+			console.log(
+				`health checks: ${run.checked} checked, ${run.failed} failed, ${run.markedUnhealthy.length} marked unhealthy`,
+			);
+		}
+	} catch (error) {
+		console.error("cron: gateway health checks failed", { error: errorSummary(error) });
 	}
 }

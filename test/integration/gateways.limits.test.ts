@@ -5,8 +5,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { findGateway } from "../../src/db/repositories/gateways";
-import { breakerConfigOf, healthSettingsOf } from "../../src/domain/routing/breaker-config";
+import { breakerConfigOf, healthSettingsOf, routingConfigSchema } from "../../src/domain/routing/breaker-config";
 import { DEFAULT_BREAKER } from "../../src/domain/routing/breaker-types";
+import { DRIVERS } from "../../src/providers/drivers";
+import { buildGateway, RELAY_CONFIG_KEYS } from "../../src/providers/registry";
 import { json, request } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
 
@@ -140,5 +142,20 @@ describe("gateway breaker settings and rate limits", () => {
 		});
 		expect(bad.status).toBe(422);
 		expect((await json<ErrorBody>(bad)).error.message).toContain("rate_limits.second");
+	});
+
+	it("keeps the relay's own config keys from the driver, whose schema would refuse them", () => {
+		expect([...RELAY_CONFIG_KEYS].sort()).toEqual(Object.keys(routingConfigSchema.shape).sort());
+		const spec = {
+			id: "gw_x",
+			type: "mailgun" as const,
+			config: { domain: "d.test", breaker: { failure_threshold: 2 }, health_check_interval_seconds: 60 },
+			credentials: { api_key: "key-0123456789abcdef" },
+		};
+		const context = { bodies: env.BODIES, fetch, environment: "test" as const };
+		const factory = DRIVERS.mailgun;
+		if (!factory) throw new Error("no mailgun driver");
+		expect(factory(spec, context)).toHaveProperty("error");
+		expect(buildGateway(spec, context)).not.toHaveProperty("error");
 	});
 });
