@@ -1,5 +1,6 @@
 // /v1/gateways: configure delivery gateways (create, list, get, change, remove) and test one.
 // Requires the `admin` scope. Credentials go in and never come back out, only masked hints.
+// Operations (status, health, metrics, reset) are in gateway-ops.ts.
 import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
 import { GATEWAY_TYPES } from "../../db/schema";
@@ -18,6 +19,7 @@ import {
 	jsonContent,
 	notFound,
 } from "../schemas/common";
+import { registerGatewayOpsRoutes } from "./gateway-ops";
 
 const GatewaySchema = z
 	.object({
@@ -119,6 +121,9 @@ const missing = () => new ApiError("not_found", "No gateway with this id in this
 const tags = ["Gateways"];
 
 export function registerGatewayRoutes(app: App): void {
+	// First: `/v1/gateways/status` and its siblings would otherwise match `/v1/gateways/{id}`.
+	registerGatewayOpsRoutes(app);
+
 	app.openapi(
 		createRoute({
 			method: "post",
