@@ -27,6 +27,12 @@ afterEach(() => {
 });
 
 describe("GatewayBreaker", () => {
+	it("is addressed as gw:<gateway id>", () => {
+		const ns = env.GATEWAY_BREAKER;
+		expect(getBreaker(ns, "gw_abc").id.equals(ns.idFromName("gw:gw_abc"))).toBe(true);
+		expect(getBreaker(ns, "gw_abc").id.equals(ns.idFromName("gw_abc"))).toBe(false);
+	});
+
 	it("walks closed → open → half-open → closed on a fake clock", async () => {
 		const stub = fresh();
 		await runInDurableObject(stub, (instance) => {

@@ -133,6 +133,13 @@ describe("breaker state machine", () => {
 		expect(run(closed, 4, T0 + 2).admission.granted).toBe(4);
 	});
 
+	it("grants nothing for a request that is not a count", () => {
+		for (const wanted of [Number.NaN, -3, Number.POSITIVE_INFINITY]) {
+			expect(run(initialData(), wanted, T0).admission.granted, String(wanted)).toBe(0);
+		}
+		expect(run(initialData(), 2.7, T0).admission.granted).toBe(2);
+	});
+
 	it("counts in flight as admitted minus reported", () => {
 		const a = run(initialData(), 10, T0);
 		const b = run(a.data, 5, T0 + 1);

@@ -105,7 +105,8 @@ export function admit(
 		data: next,
 		admission: { granted, state: next.state, retryAt, reason, epoch: next.epoch },
 	});
-	const want = Math.max(0, Math.floor(wanted));
+	// Anything but a finite count asks for nothing: NaN must not slip through the comparisons below.
+	const want = Number.isFinite(wanted) ? Math.max(0, Math.floor(wanted)) : 0;
 	if (current.state === "open") return answer(0, "open", halfOpenAt(current, config));
 	if (want === 0) return answer(0, "ok", null);
 
