@@ -10,6 +10,7 @@ import {
 	forgetBreakerStates,
 	knownBreakerState,
 	mayAdmitWithoutAsking,
+	OutcomeTally,
 } from "../../src/domain/routing/breaker-client";
 import { type BreakerConfig, DEFAULT_BREAKER } from "../../src/domain/routing/breaker-types";
 import { getBreaker } from "../../src/lib/durable-objects";
@@ -192,5 +193,30 @@ describe("breaker client", () => {
 		const client = breakerFor(env.GATEWAY_BREAKER, gatewayId, config);
 		const snapshot = await client.report({ ...failures(3), epoch: 0 });
 		expect(snapshot?.state).toBe("open");
+	});
+
+	it("builds a batch's report with OutcomeTally, the way the consumer reports", async () => {
+		const gatewayId = newId("gw");
+		const client = breakerFor(env.GATEWAY_BREAKER, gatewayId, { ...config, rateLimits: { hour: 10 } });
+		const admission = await client.admit(5);
+		const tally = new OutcomeTally(admission);
+		tally.add("success", 30);
+		tally.add("permanent", 40);
+		tally.add("failure", 50);
+		tally.add("failure", 60);
+		expect(tally.report()).toEqual({
+			admitted: 5,
+			successes: 1,
+			failures: 2,
+			permanent: 1,
+			epoch: admission.epoch,
+			order: ["success", "permanent", "failure", "failure"],
+			latenciesMs: [30, 40, 50, 60],
+		});
+		const snapshot = await client.report(tally.report());
+		// Two trailing failures of three needed: still closed; the one send never made is given back.
+		expect(snapshot).toMatchObject({ state: "closed", consecutiveFailures: 2, inFlight: 0, rateUsage: { hour: 4 } });
+		expect(snapshot?.stats.lastHour).toMatchObject({ sends: 4, successes: 1, failures: 2 });
+		expect(new OutcomeTally(null).report()).not.toHaveProperty("epoch");
 	});
 });

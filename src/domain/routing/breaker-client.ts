@@ -15,6 +15,7 @@ import type {
 	BreakerState,
 	GatewayBreakerRpc,
 	OutcomeReport,
+	SendOutcome,
 } from "./breaker-types";
 
 /** How long a state seen from the DO is trusted in this isolate. */
@@ -123,4 +124,37 @@ export function breakerFor(namespace: BreakerNamespace, gatewayId: string, confi
 		snapshot: () => snapshotCall("snapshot", (s) => s.snapshot(config)),
 		reset: () => snapshotCall("reset", (s) => s.reset()),
 	};
+}
+
+/**
+ * Collects one gateway's outcomes over a batch in finish order and builds its report, with the
+ * admission's epoch (or none, for sends made without `admit`).
+ */
+export class OutcomeTally {
+	private readonly order: SendOutcome[] = [];
+	private readonly latenciesMs: number[] = [];
+
+	constructor(private readonly admission: Admission | null) {}
+
+	add(outcome: SendOutcome, latencyMs: number): void {
+		this.order.push(outcome);
+		this.latenciesMs.push(latencyMs);
+	}
+
+	get size(): number {
+		return this.order.length;
+	}
+
+	report(): OutcomeReport {
+		const countOf = (kind: SendOutcome) => this.order.filter((o) => o === kind).length;
+		return {
+			admitted: this.admission?.granted ?? 0,
+			successes: countOf("success"),
+			failures: countOf("failure"),
+			permanent: countOf("permanent"),
+			...(this.admission ? { epoch: this.admission.epoch } : {}),
+			order: [...this.order],
+			latenciesMs: [...this.latenciesMs],
+		};
+	}
 }
