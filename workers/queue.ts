@@ -1,4 +1,6 @@
 // Routes a queue batch to its consumer by queue name (`mq-<kind>[-dlq][-<environment>]`).
+
+import { gatewayBreakers } from "../src/domain/delivery/breakers";
 import { consumeSendDeadLetters } from "../src/domain/delivery/dead-letters";
 import { consumeSendBatch } from "../src/domain/delivery/send-consumer";
 import { consumeEventBatch } from "../src/domain/events/consumer";
@@ -19,6 +21,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 	switch (kind) {
 		case "send":
 			return consumeSendBatch(batch, {
+				breakers: (plan) => gatewayBreakers(env.GATEWAY_BREAKER, plan),
 				db: env.DB,
 				sendQueue: env.SEND_QUEUE,
 				deadLetter: env.SEND_DLQ,

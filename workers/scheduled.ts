@@ -1,12 +1,13 @@
 // The cron entrypoint (every minute, wrangler.toml). Each task runs on its own, so one failing does
-// not skip the others: the recovery sweep, the purge of deleted workspaces, and the re-check of
-// sending domains; scheduled sends, retention and gateway health checks join this list as their
-// issues land. `npm start` ticks it locally (wrangler dev runs no cron by itself), and once at
+// not skip the others: the recovery sweep, the purge of deleted workspaces, the re-check of
+// sending domains and the gateway health checks; scheduled sends and retention join this list as
+// their issues land. `npm start` ticks it locally (wrangler dev runs no cron by itself), and once at
 // start-up with the cron `@startup`, which in development means "no consumer is alive": everything
 // unfinished is orphaned.
 import { createDb } from "../src/db/client";
 import { type SweepResult, sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
 import { recheckDueDomains } from "../src/domain/domain-checks/verify";
+import { runHealthChecks } from "../src/domain/gateway-health";
 import { purgeDeletedWorkspaces } from "../src/domain/platform/purge";
 import { type Env, loadConfig } from "../src/env";
 import { errorSummary } from "../src/lib/log";
@@ -48,6 +49,19 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 				},
 				Date.now(),
 			),
+		health: async () => {
+			const context = {
+				bodies: env.BODIES,
+				fetch: (i: RequestInfo | URL, o?: RequestInit) => fetch(i, o),
+				environment: config.ENVIRONMENT,
+			};
+			const run = await runHealthChecks({ db: env.DB, encryptionKey: config.ENCRYPTION_KEY, context }, Date.now());
+			if (run.failed > 0 || run.markedUnhealthy.length > 0) {
+				console.log(
+					`health checks: ${run.checked} checked, ${run.failed} failed, ${run.markedUnhealthy.length} marked unhealthy`,
+				);
+			}
+		},
 	};
 	const names = Object.keys(tasks);
 	const settled = await Promise.allSettled(Object.values(tasks).map((run) => run()));

@@ -186,10 +186,16 @@ export const gateways = sqliteTable(
 			.notNull()
 			.default("unknown"),
 		lastHealthCheckAt: integer("last_health_check_at"),
+		/** Consecutive failed health checks; `health_check_failure_threshold` of them mark it unhealthy. */
+		healthFailures: integer("health_failures").notNull().default(0),
 		createdAt: createdAt(),
 		updatedAt: updatedAt(),
 	},
-	(t) => [uniqueIndex("gateways_workspace_name").on(t.workspaceId, t.name)],
+	(t) => [
+		uniqueIndex("gateways_workspace_name").on(t.workspaceId, t.name),
+		// The cron's health checks take enabled gateways oldest check first.
+		index("gateways_health_due").on(t.enabled, t.lastHealthCheckAt),
+	],
 );
 
 export const ROUTING_STRATEGIES = [

@@ -4,12 +4,18 @@
 import { createMimeMessage } from "mimetext/browser";
 import type { Db } from "../db/client";
 import { listDomains } from "../db/repositories/domains";
-import { findGateway, recordHealth } from "../db/repositories/gateways";
+import { findGateway, type GatewayRecord, recordHealth } from "../db/repositories/gateways";
 import { ApiError, err, ok, type Result } from "../errors";
 import { randomToken } from "../lib/crypto";
-import { DRIVERS } from "../providers/drivers";
 import { CHECK_TIMEOUT_MS } from "../providers/http";
-import { DELIVERY_TIMEOUT_MS, type DriverContext, type GatewayCheck, type RenderedMessage } from "../providers/types";
+import { buildGateway } from "../providers/registry";
+import {
+	DELIVERY_TIMEOUT_MS,
+	type DriverContext,
+	type Gateway,
+	type GatewayCheck,
+	type RenderedMessage,
+} from "../providers/types";
 import { openCredentials } from "./gateways";
 
 export type TestOutcome = { ok: boolean; latency_ms: number; detail: string };
@@ -50,6 +56,51 @@ async function defaultFrom(db: Db, workspaceId: string): Promise<string | null> 
 	return verified ? `mailqueue-test@${verified.name}` : null;
 }
 
+/** The gateway's driver from its decrypted credentials, or why none can be built (no secret in it). */
+async function driverOf(
+	key: string,
+	context: DriverContext,
+	row: GatewayRecord,
+): Promise<{ gateway: Gateway } | { failure: GatewayCheck }> {
+	const credentials = await openCredentials(key, row);
+	if (credentials === null) {
+		return { failure: { ok: false, detail: "the stored credentials cannot be opened; set them again" } };
+	}
+	const gateway = buildGateway({ id: row.id, type: row.type, config: row.config, credentials }, context);
+	if ("error" in gateway) return { failure: { ok: false, detail: gateway.error } };
+	return { gateway };
+}
+
+async function runCheck(gateway: Gateway): Promise<GatewayCheck> {
+	if (!gateway.check) return { ok: true, detail: "this gateway type has no credential check" };
+	try {
+		return await gateway.check(AbortSignal.timeout(CHECK_TIMEOUT_MS));
+	} catch (error) {
+		// A driver that throws instead of answering fails its check; the error itself may hold a URL.
+		return { ok: false, detail: `the check failed (${error instanceof Error ? error.name : typeof error})` };
+	}
+}
+
+/**
+ * The driver's cheapest credential check (no mail sent), for `/test` and the cron's health checks.
+ * Never throws: a driver that cannot be built or throws is a failed check.
+ */
+export async function checkGatewayCredentials(
+	key: string,
+	context: DriverContext,
+	row: GatewayRecord,
+): Promise<GatewayCheck> {
+	try {
+		const built = await driverOf(key, context, row);
+		return "failure" in built ? built.failure : await runCheck(built.gateway);
+	} catch (error) {
+		return {
+			ok: false,
+			detail: `the driver could not be built (${error instanceof Error ? error.name : typeof error})`,
+		};
+	}
+}
+
 export async function testGateway(
 	db: Db,
 	key: string,
@@ -66,18 +117,10 @@ export async function testGateway(
 		return ok({ ok: outcome.ok, latency_ms: Date.now() - started, detail: outcome.detail });
 	};
 
-	const credentials = await openCredentials(key, row);
-	if (credentials === null)
-		return finish({ ok: false, detail: "the stored credentials cannot be opened; set them again" });
-	const factory = DRIVERS[row.type];
-	if (!factory) return finish({ ok: false, detail: `type ${row.type} has no driver in this build` });
-	const gateway = factory({ id: row.id, type: row.type, config: row.config, credentials }, context);
-	if ("error" in gateway) return finish({ ok: false, detail: gateway.error });
-
-	if (request.to === undefined) {
-		if (!gateway.check) return finish({ ok: true, detail: "this gateway type has no credential check" });
-		return finish(await gateway.check(AbortSignal.timeout(CHECK_TIMEOUT_MS)));
-	}
+	const built = await driverOf(key, context, row);
+	if ("failure" in built) return finish(built.failure);
+	if (request.to === undefined) return finish(await runCheck(built.gateway));
+	const gateway = built.gateway;
 	const from = request.from ?? (await defaultFrom(db, workspaceId));
 	if (!from) {
 		return err(new ApiError("validation_error", "from: the workspace has no verified domain to send the test from"));

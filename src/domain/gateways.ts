@@ -19,6 +19,14 @@ import { iso } from "../lib/time";
 import { resolveBaseUrl } from "../providers/http";
 import { GATEWAY_SCHEMAS, URL_FIELDS } from "../providers/schemas";
 import type { DriverContext } from "../providers/types";
+import {
+	type BreakerSettings,
+	breakerConfigOf,
+	type RateLimitsInput,
+	rateLimitsOf,
+	routingConfigSchema,
+	splitConfig,
+} from "./routing/breaker-config";
 
 export type Environment = DriverContext["environment"];
 
@@ -30,6 +38,10 @@ export type GatewayInput = {
 	weight?: number | undefined;
 	config?: Record<string, unknown> | undefined;
 	credentials?: Record<string, unknown> | undefined;
+	/** Stored in `config.breaker`, merged into what is there; a null removes a setting (its default applies). */
+	breaker?: { [K in keyof BreakerSettings]?: BreakerSettings[K] | null } | undefined;
+	/** Stored in the `rate_per_*` columns; a null removes a limit. */
+	rate_limits?: RateLimitsInput | undefined;
 };
 
 export type GatewayPatch = Partial<Omit<GatewayInput, "type">>;
@@ -44,6 +56,9 @@ export type GatewayView = {
 	config: Record<string, unknown>;
 	/** Masked hints only, e.g. `{ "api_key": "…f00d" }`. */
 	credentials: Record<string, string>;
+	/** The breaker settings in effect (defaults filled in). */
+	breaker: { failure_threshold: number; success_threshold: number; timeout_seconds: number; max_requests: number };
+	rate_limits: { second: number | null; minute: number | null; hour: number | null; day: number | null };
 	health_status: GatewayRecord["healthStatus"];
 	last_health_check_at: string | null;
 	created_at: string;
@@ -61,6 +76,8 @@ export function maskSecret(value: unknown): string {
 }
 
 function view(row: GatewayRecord, credentials: Record<string, unknown>): GatewayView {
+	const breaker = breakerConfigOf(row);
+	const limits = rateLimitsOf(row);
 	return {
 		id: row.id,
 		name: row.name,
@@ -70,6 +87,18 @@ function view(row: GatewayRecord, credentials: Record<string, unknown>): Gateway
 		weight: row.weight,
 		config: row.config,
 		credentials: Object.fromEntries(Object.entries(credentials).map(([k, v]) => [k, maskSecret(v)])),
+		breaker: {
+			failure_threshold: breaker.failureThreshold,
+			success_threshold: breaker.successThreshold,
+			timeout_seconds: Math.round(breaker.openTimeoutMs / 1_000),
+			max_requests: breaker.halfOpenMaxRequests,
+		},
+		rate_limits: {
+			second: limits.second ?? null,
+			minute: limits.minute ?? null,
+			hour: limits.hour ?? null,
+			day: limits.day ?? null,
+		},
 		health_status: row.healthStatus,
 		last_health_check_at: iso(row.lastHealthCheckAt),
 		created_at: iso(row.createdAt),
@@ -101,10 +130,16 @@ export function validateSpec(
 ): Result<{ config: Record<string, unknown>; credentials: Record<string, unknown> }> {
 	const schemas = GATEWAY_SCHEMAS[type];
 	const details: ErrorDetail[] = [];
-	const parsedConfig = schemas.config.safeParse(config ?? {});
+	// Routing settings (breaker, health checks) share `config` with the driver's own fields, which
+	// each driver's strict schema would refuse; they are validated on their own.
+	const { driver, routing } = splitConfig(isRecord(config) ? config : {});
+	const parsedConfig =
+		isRecord(config) || config === undefined ? schemas.config.safeParse(driver) : schemas.config.safeParse(config);
+	const parsedRouting = routingConfigSchema.safeParse(routing);
 	const parsedCredentials = schemas.credentials.safeParse(credentials ?? {});
 	for (const [prefix, parsed] of [
 		["config", parsedConfig],
+		["config", parsedRouting],
 		["credentials", parsedCredentials],
 	] as const) {
 		if (parsed.success) continue;
@@ -126,13 +161,42 @@ export function validateSpec(
 				details.push({ path: `config.${field}`, message: "must be an https URL outside development" });
 		}
 	}
-	if (!parsedConfig.success || !parsedCredentials.success || details.length > 0) {
+	if (!parsedConfig.success || !parsedRouting.success || !parsedCredentials.success || details.length > 0) {
 		const first = details[0];
 		const summary = first ? `${first.path}: ${first.message}` : "invalid gateway";
 		const more = details.length > 1 ? ` (and ${details.length - 1} more)` : "";
 		return err(new ApiError("validation_error", `${summary}${more}`, details));
 	}
-	return ok({ config: parsedConfig.data, credentials: parsedCredentials.data });
+	return ok({ config: { ...parsedConfig.data, ...parsedRouting.data }, credentials: parsedCredentials.data });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+	return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `config` with the request's `breaker` merged into its `breaker` (a null removes a setting). */
+function withBreaker(config: Record<string, unknown>, breaker: GatewayInput["breaker"]): Record<string, unknown> {
+	if (breaker === undefined) return config;
+	const merged: Record<string, unknown> = { ...(isRecord(config.breaker) ? config.breaker : {}) };
+	for (const [key, value] of Object.entries(breaker)) {
+		if (value === null) delete merged[key];
+		else if (value !== undefined) merged[key] = value;
+	}
+	const { breaker: _old, ...rest } = config;
+	return Object.keys(merged).length > 0 ? { ...rest, breaker: merged } : rest;
+}
+
+type RateColumns = Pick<GatewayChanges, "ratePerSecond" | "ratePerMinute" | "ratePerHour" | "ratePerDay">;
+
+/** The `rate_per_*` columns a request's `rate_limits` sets (null clears; absent leaves alone). */
+function rateColumns(limits: RateLimitsInput | undefined): RateColumns {
+	if (!limits) return {};
+	const columns: RateColumns = {};
+	if (limits.second !== undefined) columns.ratePerSecond = limits.second;
+	if (limits.minute !== undefined) columns.ratePerMinute = limits.minute;
+	if (limits.hour !== undefined) columns.ratePerHour = limits.hour;
+	if (limits.day !== undefined) columns.ratePerDay = limits.day;
+	return columns;
 }
 
 const seal = (key: string, credentials: Record<string, unknown>) =>
@@ -148,7 +212,7 @@ export async function createGateway(
 	workspaceId: string,
 	input: GatewayInput,
 ): Promise<Result<GatewayView>> {
-	const spec = validateSpec(input.type, input.config, input.credentials, environment);
+	const spec = validateSpec(input.type, withBreaker(input.config ?? {}, input.breaker), input.credentials, environment);
 	if (!spec.ok) return spec;
 	const created = await insertGateway(db, {
 		id: newId("gw"),
@@ -160,6 +224,7 @@ export async function createGateway(
 		weight: input.weight ?? 1,
 		config: spec.value.config,
 		credentialsEnc: await seal(key, spec.value.credentials),
+		...rateColumns(input.rate_limits),
 	});
 	if (!created) return err(nameTaken(input.name));
 	return ok(view(created, spec.value.credentials));
@@ -195,8 +260,9 @@ export async function changeGateway(
 	if (patch.enabled !== undefined) changes.enabled = patch.enabled;
 	if (patch.priority !== undefined) changes.priority = patch.priority;
 	if (patch.weight !== undefined) changes.weight = patch.weight;
+	Object.assign(changes, rateColumns(patch.rate_limits));
 	let credentials = await openCredentials(key, row);
-	if (patch.config !== undefined || patch.credentials !== undefined) {
+	if (patch.config !== undefined || patch.credentials !== undefined || patch.breaker !== undefined) {
 		if (credentials === null && patch.credentials === undefined) {
 			return err(
 				new ApiError("validation_error", "credentials: the stored credentials cannot be opened; send them again"),
@@ -204,7 +270,7 @@ export async function changeGateway(
 		}
 		const spec = validateSpec(
 			row.type,
-			{ ...row.config, ...patch.config },
+			withBreaker({ ...row.config, ...patch.config }, patch.breaker),
 			{ ...(credentials ?? {}), ...patch.credentials },
 			environment,
 		);

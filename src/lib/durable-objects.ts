@@ -16,3 +16,11 @@ export function fnv1a(text: string): number {
 	}
 	return hash >>> 0;
 }
+
+/** The GatewayBreaker of one gateway: `gw:<gatewayId>` (DESIGN.md "Storage"). */
+export function getBreaker<T extends Rpc.DurableObjectBranded | undefined>(
+	namespace: DurableObjectNamespace<T>,
+	gatewayId: string,
+): DurableObjectStub<T> {
+	return getStub(namespace, `gw:${gatewayId}`);
+}

@@ -19,6 +19,9 @@ export const counters = {
 	events_published_total: 0,
 	event_publish_failures_total: 0,
 	domain_checks_total: 0,
+	breaker_calls_total: 0,
+	breaker_fail_open_total: 0,
+	gateway_health_checks_total: 0,
 };
 
 export type Counter = keyof typeof counters;

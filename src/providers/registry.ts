@@ -4,10 +4,25 @@
 import { DRIVERS } from "./drivers";
 import type { DeliveryResult, DriverContext, Gateway, GatewaySpec } from "./types";
 
+/**
+ * Keys of a gateway's `config` the relay reads itself (breaker, health checks; validated by
+ * src/domain/routing/breaker-config.ts), never passed to a driver, whose config schemas are strict.
+ */
+export const RELAY_CONFIG_KEYS: readonly string[] = [
+	"breaker",
+	"health_check_interval_seconds",
+	"health_check_failure_threshold",
+];
+
+/** A gateway's config without the relay's own keys: what its driver is built from. */
+export function driverConfig(config: Record<string, unknown>): Record<string, unknown> {
+	return Object.fromEntries(Object.entries(config).filter(([key]) => !RELAY_CONFIG_KEYS.includes(key)));
+}
+
 export function buildGateway(spec: GatewaySpec, context: DriverContext): Gateway | { error: string } {
 	const factory = DRIVERS[spec.type];
 	if (!factory) return { error: `gateway type "${spec.type}" has no driver in this build` };
-	return factory(spec, context);
+	return factory({ ...spec, config: driverConfig(spec.config) }, context);
 }
 
 export type TimedOut = { timedOut: true; message: string };

@@ -17,7 +17,7 @@ export type Breakers = {
 
 /** No breakers: every send admitted (the sandbox, and the fail-open fallback). */
 export const NO_BREAKERS: Breakers = {
-	admit: async (_id, wanted) => ({ granted: wanted, state: "closed", retryAt: null, reason: "ok" }),
+	admit: async (_id, wanted) => ({ granted: wanted, state: "closed", retryAt: null, reason: "ok", epoch: 0 }),
 	report: async () => {},
 };
 

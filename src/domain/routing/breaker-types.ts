@@ -33,7 +33,16 @@ export type Admission = {
 	/** When more could be admitted, if fewer than wanted were (breaker reopens to probes, a window rolls). */
 	retryAt: number | null;
 	reason: "ok" | "open" | "half_open_busy" | "rate_limited";
+	/**
+	 * The breaker's generation: it changes with every state transition. Passed back in the report, it
+	 * keeps outcomes of sends admitted before a transition from moving the new state (a batch admitted
+	 * while closed that finishes after the breaker opened is not a failed probe).
+	 */
+	epoch: number;
 };
+
+/** One send's outcome, in the order the sends finished. */
+export type SendOutcome = "success" | "failure" | "permanent";
 
 export type OutcomeReport = {
 	/** Sends that were admitted, whatever became of them (releases in-flight and unused reservations). */
@@ -41,6 +50,16 @@ export type OutcomeReport = {
 	successes: number;
 	/** Temporary or auth failures: these count toward opening. Permanent refusals count as neither. */
 	failures: number;
+	/** Permanent refusals (sent, neither success nor failure); default 0. Admitted sends not counted in
+	 * successes + failures + permanent were never attempted and are given back to the rate windows. */
+	permanent?: number;
+	/** `Admission.epoch` of the admission these sends came from; absent = the current one. */
+	epoch?: number;
+	/**
+	 * The outcomes in finish order, for exact "consecutive" counting. Absent: a report with any success
+	 * resets the failure count, one with only failures adds them all.
+	 */
+	order?: SendOutcome[];
 	latenciesMs: number[];
 };
 
@@ -52,9 +71,22 @@ export type BreakerSnapshot = {
 	/** Sends admitted in the current window of each configured rate limit. */
 	rateUsage: { second?: number; minute?: number; hour?: number; day?: number };
 	stats: {
-		lastHour: { sends: number; failures: number; p50Ms: number | null; p95Ms: number | null };
-		lastDay: { sends: number; failures: number; p50Ms: number | null; p95Ms: number | null };
+		lastHour: WindowStats;
+		lastDay: WindowStats;
 	};
+	/** The breaker's generation (see `Admission.epoch`). */
+	epoch: number;
+	/** When an open breaker starts admitting probes. */
+	halfOpenAt: number | null;
+};
+
+export type WindowStats = {
+	/** Sends attempted (successes + failures + permanent refusals). */
+	sends: number;
+	successes: number;
+	failures: number;
+	p50Ms: number | null;
+	p95Ms: number | null;
 };
 
 /** The RPC surface of the GatewayBreaker class. Failure mode: callers fail open (admit, log). */

@@ -1,10 +1,12 @@
 // /v1/gateways: configure delivery gateways (create, list, get, change, remove) and test one.
 // Requires the `admin` scope. Credentials go in and never come back out, only masked hints.
+// Operations (status, health, metrics, reset) are in gateway-ops.ts.
 import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../../db/client";
 import { GATEWAY_TYPES } from "../../db/schema";
 import { testGateway } from "../../domain/gateway-test";
 import { changeGateway, createGateway, gatewayOf, gatewaysOf, removeGateway } from "../../domain/gateways";
+import { breakerInputSchema, rateLimitsSchema } from "../../domain/routing/breaker-config";
 import { ApiError } from "../../errors";
 import type { App } from "../context";
 import { authed } from "../middleware/auth";
@@ -17,6 +19,7 @@ import {
 	jsonContent,
 	notFound,
 } from "../schemas/common";
+import { registerGatewayOpsRoutes } from "./gateway-ops";
 
 const GatewaySchema = z
 	.object({
@@ -30,6 +33,22 @@ const GatewaySchema = z
 		credentials: z
 			.record(z.string(), z.string())
 			.openapi({ description: "Masked hints only; secrets are never returned.", example: { api_key: "…f00d" } }),
+		breaker: z
+			.object({
+				failure_threshold: z.number().int(),
+				success_threshold: z.number().int(),
+				timeout_seconds: z.number().int(),
+				max_requests: z.number().int(),
+			})
+			.openapi({ description: "The circuit-breaker settings in effect, defaults filled in (docs/routing.md)." }),
+		rate_limits: z
+			.object({
+				second: z.number().int().nullable(),
+				minute: z.number().int().nullable(),
+				hour: z.number().int().nullable(),
+				day: z.number().int().nullable(),
+			})
+			.openapi({ description: "The gateway's own send limits; null = unlimited." }),
 		health_status: z.enum(["unknown", "healthy", "unhealthy"]),
 		last_health_check_at: z.string().nullable(),
 		created_at: z.string(),
@@ -52,8 +71,25 @@ const credentialsField = z
 	.optional()
 	.openapi({ description: "Per type; stored encrypted, never returned.", example: { api_key: "key-…" } });
 
+const breakerField = breakerInputSchema.optional().openapi({
+	description:
+		"Circuit breaker: failures that open it (default 5), successes that close it (3), seconds open (30), probes at once (1). Stored in `config.breaker`; null restores a default.",
+	example: { failure_threshold: 10, timeout_seconds: 60 },
+});
+const rateLimitsField = rateLimitsSchema.optional().openapi({
+	description: "The gateway's own send limits per rolling window; null removes one.",
+	example: { second: 10, day: 50_000 },
+});
+
 const CreateGatewaySchema = z
-	.strictObject({ ...common, type: z.enum(GATEWAY_TYPES), config: configField, credentials: credentialsField })
+	.strictObject({
+		...common,
+		type: z.enum(GATEWAY_TYPES),
+		config: configField,
+		credentials: credentialsField,
+		breaker: breakerField,
+		rate_limits: rateLimitsField,
+	})
 	.openapi("CreateGatewayRequest");
 
 const UpdateGatewaySchema = z
@@ -64,6 +100,8 @@ const UpdateGatewaySchema = z
 		weight: common.weight,
 		config: configField,
 		credentials: credentialsField,
+		breaker: breakerField,
+		rate_limits: rateLimitsField,
 	})
 	.openapi("UpdateGatewayRequest");
 
@@ -83,6 +121,9 @@ const missing = () => new ApiError("not_found", "No gateway with this id in this
 const tags = ["Gateways"];
 
 export function registerGatewayRoutes(app: App): void {
+	// First: `/v1/gateways/status` and its siblings would otherwise match `/v1/gateways/{id}`.
+	registerGatewayOpsRoutes(app);
+
 	app.openapi(
 		createRoute({
 			method: "post",
