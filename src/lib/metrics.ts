@@ -18,6 +18,10 @@ export const counters = {
 	send_duplicates_skipped_total: 0,
 	events_published_total: 0,
 	event_publish_failures_total: 0,
+	/** WorkspaceLimiter RPCs (consumer reserve/release, HTTP admit), for bench/limits. */
+	limiter_calls_total: 0,
+	messages_limited_total: 0,
+	queue_releases_total: 0,
 };
 
 export type Counter = keyof typeof counters;

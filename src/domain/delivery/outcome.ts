@@ -12,7 +12,9 @@ export type AttemptResult =
 	/** The gateway answered per recipient. */
 	| { kind: "delivered"; gatewayId: string; recipients: RecipientResult[]; mimeKey: string | null }
 	/** Nothing reached a gateway: every recipient tried gets the same classified failure. */
-	| { kind: "failed"; gatewayId: string | null; failure: DeliveryFailureKind | "final"; reason: string };
+	| { kind: "failed"; gatewayId: string | null; failure: DeliveryFailureKind | "final"; reason: string }
+	/** Rate limits (delivery/limits.ts): not tried, not an attempt; waits until `until`. */
+	| { kind: "held"; until: number; reason: string };
 
 export type AttemptInput = {
 	id: string;
@@ -42,7 +44,7 @@ function resultsByEmail(input: AttemptInput): Map<string, RecipientResult> {
 	const map = new Map<string, RecipientResult>();
 	if (result.kind === "delivered") {
 		for (const r of result.recipients) map.set(r.email, r);
-	} else {
+	} else if (result.kind === "failed") {
 		// "final" failures (nothing to send through) are permanent for the message but not a rejection.
 		const status = result.failure === "final" ? "permanent" : result.failure;
 		for (const email of input.tried) map.set(email, { email, status, response: result.reason });
@@ -55,6 +57,7 @@ function resultsByEmail(input: AttemptInput): Map<string, RecipientResult> {
 }
 
 export function classifyAttempt(input: AttemptInput): AttemptOutcome {
+	if (input.result.kind === "held") return classifyHeld(input, input.result);
 	const attempt = input.attempts + 1;
 	const results = resultsByEmail(input);
 	const tried = new Set(input.tried);
@@ -145,5 +148,50 @@ export function classifyAttempt(input: AttemptInput): AttemptOutcome {
 		},
 		events,
 		retryInSeconds,
+	};
+}
+
+/**
+ * A message a rate limit holds back: nobody was tried, so `attempts` stays as it was and the retry
+ * budget is untouched; it waits as `deferred` until the window allows it, with one event saying why.
+ */
+function classifyHeld(input: AttemptInput, held: { until: number; reason: string }): AttemptOutcome {
+	const recipients: RecipientOutcome[] = [];
+	const seen = new Set<string>();
+	for (const r of input.recipients) {
+		if (seen.has(r.email)) continue;
+		seen.add(r.email);
+		recipients.push({
+			email: r.email,
+			status: FINAL.has(r.status) ? r.status : "deferred",
+			tried: 0,
+			gateway_id: null,
+			provider_message_id: null,
+			error: null,
+		});
+	}
+	const event = eventRow({
+		workspaceId: input.workspaceId,
+		messageId: input.id,
+		recipient: null,
+		type: "deferred",
+		data: { reason: held.reason, until: held.until, attempt: null },
+		at: input.now,
+	});
+	return {
+		outcome: {
+			id: input.id,
+			token: input.token,
+			status: "deferred",
+			attempts: input.attempts,
+			gateway_id: null,
+			provider_message_id: null,
+			mime_key: null,
+			error: held.reason,
+			next_attempt_at: held.until,
+			recipients,
+		},
+		events: [{ ...event, token: input.token }],
+		retryInSeconds: Math.max(0, Math.ceil((held.until - input.now) / 1000)),
 	};
 }

@@ -5,8 +5,9 @@
 // queue message for a row someone else holds, or that is not due yet, is re-sent for later rather
 // than spending the queue's own retries (which count consumer failures, not deferrals).
 import type { ClaimedRow, ClaimResult, RecipientState } from "../../db/repositories/delivery";
-import { materializeAndClaim, recordOutcomes } from "../../db/repositories/delivery";
+import { materializeAndClaim, PAUSED_UNTIL, recordOutcomes } from "../../db/repositories/delivery";
 import type { MessageStatus } from "../../db/schema";
+import type { Env } from "../../env";
 import { randomToken } from "../../lib/crypto";
 import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
@@ -15,6 +16,7 @@ import { deliverWithTimeout } from "../../providers/registry";
 import { type EventQueues, publishEvents } from "../events/emitter";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
 import { type GatewayDeps, GatewayPicker } from "./gateways";
+import { limitItem, reserveForBatch } from "./limits";
 import { type AttemptOutcome, type AttemptResult, classifyAttempt } from "./outcome";
 import { render } from "./render";
 import { LEASE_MS, MAX_QUEUE_DELAY_SECONDS, STORAGE_RETRY_DELAY_SECONDS } from "./retry";
@@ -26,6 +28,8 @@ export type SendConsumerDeps = {
 	deadLetter: Queue;
 	events: EventQueues;
 	gateways: GatewayDeps;
+	/** Issue 9: the WorkspaceLimiter namespace; without it every claimed message may go. */
+	limiter?: Env["WORKSPACE_LIMITER"];
 };
 
 /** A queue body the consumer could not use, as it is put on the DLQ. */
@@ -91,6 +95,9 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		if (state?.status === "processing" && state.lease_expires_at !== null) {
 			// Another consumer holds it. If that one dies, this copy picks the message up once the lease ends.
 			later.push(redrive(w, "lease_held", secondsUntil(state.lease_expires_at, now) + 1));
+		} else if (state?.next_attempt_at === PAUSED_UNTIL) {
+			// Issue 9: its queue is paused. The row waits in D1; resume re-enqueues it.
+			w.queued.ack();
 		} else if (state?.status === "deferred" && state.next_attempt_at !== null) {
 			later.push(redrive(w, "not_due", secondsUntil(state.next_attempt_at, now)));
 		} else {
@@ -100,8 +107,15 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		}
 	}
 
+	// Issue 9 (delivery/limits.ts): one WorkspaceLimiter call per workspace of the batch, before any delivery.
+	const limits = await reserveForBatch(
+		deps.limiter,
+		mine.map(({ w, row }) => limitItem(row, w.message, claim.content)),
+	);
 	const picker = new GatewayPicker(claim.gateways, deps.gateways);
-	const attempts = await Promise.all(mine.map(({ w, row }) => attempt(w, row, claim, picker, token, deps)));
+	const attempts = await Promise.all(
+		mine.map(({ w, row }) => attempt(w, row, claim, picker, token, deps, limits.instead(w.job.id))),
+	);
 	let recorded: Awaited<ReturnType<typeof recordOutcomes>>;
 	try {
 		recorded = await recordOutcomes(
@@ -120,6 +134,8 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		return;
 	}
 	await publishEvents(recorded.events, deps.events);
+	// Issue 9: units of messages that were granted but not sent go back to their limits.
+	await limits.release(attempts.filter((a) => a.outcome.status !== "sent").map((a) => a.outcome.id));
 
 	mine.forEach(({ w }, i) => {
 		const a = attempts[i];
@@ -182,6 +198,8 @@ async function attempt(
 	picker: GatewayPicker,
 	token: string,
 	deps: SendConsumerDeps,
+	/** Issue 9: a rate limit's hold or refusal, which replaces the delivery. */
+	instead: AttemptResult | null,
 ): Promise<AttemptOutcome> {
 	const recipients = claim.recipients.filter((r) => r.message_id === w.job.id);
 	const pending = [...new Set(recipients.filter((r) => !FINAL.has(r.status)).map((r) => r.email))];
@@ -194,7 +212,7 @@ async function attempt(
 		recipients,
 		tried: pending,
 	};
-	const result = await deliver(w, row, recipients, pending, claim, picker, deps);
+	const result = instead ?? (await deliver(w, row, recipients, pending, claim, picker, deps));
 	return classifyAttempt({ ...base, result, now: Date.now() });
 }
 
