@@ -9,6 +9,8 @@ import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerQueueRoutes } from "./routes/queues";
+import { registerRateLimitRoutes } from "./routes/rate-limits";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -23,6 +25,8 @@ export function createApp(): App {
 	registerDomainRoutes(app);
 	registerGatewayRoutes(app);
 	registerWorkspaceRoutes(app);
+	registerRateLimitRoutes(app);
+	registerQueueRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -12,7 +12,7 @@ describe("OpenAPI document", () => {
 		const send = doc.components.schemas.SendEmailRequest;
 		expect(send?.type).toBe("object");
 		expect(Object.keys(send?.properties ?? {}).sort()).toEqual(
-			["bcc", "cc", "from", "headers", "html", "metadata", "reply_to", "subject", "tags", "text", "to"].sort(),
+			["bcc", "cc", "from", "headers", "html", "metadata", "queue", "reply_to", "subject", "tags", "text", "to"].sort(),
 		);
 		expect(send?.properties?.from?.description).toMatch(/verified domain/);
 		expect(send?.properties?.headers?.description).toMatch(/X-\*/);

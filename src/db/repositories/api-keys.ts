@@ -15,6 +15,10 @@ export type PrincipalRow = {
 	expiresAt: number | null;
 	revokedAt: number | null;
 	verifiedDomains: string[];
+	/** Issue 9: the workspace's named queues, to resolve `"queue"` on send without a D1 read. */
+	queues: { id: string; name: string }[];
+	/** Issue 9: whether the HTTP path must ask the WorkspaceLimiter (docs/rate-limits.md). */
+	limitFlags: { requestLimit: boolean; hardSend: boolean };
 };
 
 type RawPrincipal = {
@@ -28,6 +32,8 @@ type RawPrincipal = {
 	expires_at: number | null;
 	revoked_at: number | null;
 	verified_domains: string;
+	queues: string;
+	limit_flags: string;
 };
 
 export async function findPrincipalByHash(d1: D1Database, keyHash: string): Promise<PrincipalRow | null> {
@@ -36,7 +42,12 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 			`SELECT k.id AS key_id, k.workspace_id, w.status AS workspace_status, w.sandbox_mode AS workspace_sandbox,
 			   k.mode, k.scopes, k.ip_allowlist, k.expires_at, k.revoked_at,
 			   (SELECT json_group_array(d.name) FROM domains d WHERE d.workspace_id = k.workspace_id AND d.status = 'verified')
-			     AS verified_domains
+			     AS verified_domains,
+			   (SELECT json_group_array(json_object('id', q.id, 'name', q.name)) FROM queues q WHERE q.workspace_id = k.workspace_id)
+			     AS queues,
+			   (SELECT json_group_array(json_object('scope', r.scope, 'key', r.key, 'kind', r.kind)) FROM rate_limits r
+			     WHERE r.workspace_id = k.workspace_id AND ((r.scope = 'api_key' AND (r.key IS NULL OR r.key = k.id)) OR r.kind = 'hard'))
+			     AS limit_flags
 			 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			 WHERE k.key_hash = ?1`,
 		)
@@ -54,6 +65,8 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 		expiresAt: row.expires_at,
 		revokedAt: row.revoked_at,
 		verifiedDomains: JSON.parse(row.verified_domains) as string[],
+		queues: JSON.parse(row.queues) as { id: string; name: string }[],
+		limitFlags: limitFlags(JSON.parse(row.limit_flags) as { scope: string; kind: string }[]),
 	};
 }
 
@@ -120,4 +133,11 @@ export async function rotateApiKey(
 	const created = inserted[0];
 	if (!created) throw new Error("api key rotation returned no row");
 	return created;
+}
+
+function limitFlags(rows: { scope: string; kind: string }[]): PrincipalRow["limitFlags"] {
+	return {
+		requestLimit: rows.some((r) => r.scope === "api_key"),
+		hardSend: rows.some((r) => r.scope !== "api_key" && r.kind === "hard"),
+	};
 }

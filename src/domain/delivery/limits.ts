@@ -8,7 +8,7 @@ import { getStub } from "../../lib/durable-objects";
 import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
 import type { AcceptedMessage } from "../messages/model";
-import { type Decision, limiterName, type ReserveItem, type ReserveResult } from "../rate-limits/model";
+import { type Decision, limiterName, type ReserveItem, type ReserveResult, senderKey } from "../rate-limits/model";
 import type { AttemptResult } from "./outcome";
 
 /** How long messages wait when their workspace's limiter cannot be reached. */
@@ -22,14 +22,6 @@ export type BatchLimits = {
 	/** Gives back the units of these messages (those that were granted and then not sent). */
 	release(ids: readonly string[]): Promise<void>;
 };
-
-/** The sender a limit counts: the `X-User-ID` header when the message has one, else the From address. */
-export function senderKey(fromEmail: string, headers: Record<string, string>): string {
-	for (const [name, value] of Object.entries(headers)) {
-		if (name.toLowerCase() === "x-user-id" && value.trim() !== "") return value.trim().toLowerCase();
-	}
-	return fromEmail.toLowerCase();
-}
 
 /** The limiter's view of one claimed message, from its job's content or its row's. */
 export function limitItem(row: ClaimedRow, message: AcceptedMessage | null, content: readonly ContentRow[]): LimitItem {

@@ -6,6 +6,7 @@ import { idempotentMessageId, newMessageId } from "../../lib/ids";
 import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
 import type { Attempt } from "../idempotency";
+import type { LimitGate } from "../rate-limits/gate";
 import type { AcceptedMessage, SendJob } from "./model";
 import type { Sender } from "./validate";
 
@@ -13,6 +14,8 @@ export type SendDeps = {
 	signingKey: string;
 	queue: Queue;
 	bodies: R2Bucket;
+	/** Issue 9: the request's rate-limit gate (hard send limits); none means no check. */
+	limits?: LimitGate;
 };
 
 /** Queue messages are capped at 128 KB; above this serialized size the content goes to R2 first. */
@@ -51,6 +54,7 @@ export async function prepareJob(
 	sender: Sender,
 	identity: Identity,
 	deps: SendDeps,
+	queueId?: string,
 ): Promise<PreparedJob> {
 	const { id, acceptedAt } = identity;
 	const job: SendJob = {
@@ -61,6 +65,7 @@ export async function prepareJob(
 		apiKeyId: sender.apiKeyId,
 		sandbox: sender.sandbox,
 		acceptedAt,
+		...(queueId ? { queueId } : {}),
 		message,
 	};
 	const body = JSON.stringify(job);

@@ -15,6 +15,8 @@ export type Sender = {
 	apiKeyId: string | null;
 	sandbox: boolean;
 	verifiedDomains: readonly string[];
+	/** Issue 9: the workspace's named queues, for `"queue"`. */
+	queues?: readonly { id: string; name: string }[];
 };
 
 const NO_CONTROL = "may not contain CR, LF or other control characters";
@@ -56,6 +58,9 @@ export const sendEmailSchema = z
 			.record(z.string().min(1).max(64), z.string().max(1024))
 			.refine((m) => Object.keys(m).length <= 50, { message: "may have at most 50 keys" })
 			.optional(),
+		queue: z.string().min(1).max(100).optional().meta({
+			description: "A queue of the workspace, by name or id (POST /v1/queues); `default` when omitted.",
+		}),
 	})
 	.superRefine((body, ctx) => {
 		if (body.html === undefined && body.text === undefined) {
@@ -109,6 +114,12 @@ export function checkSender(message: AcceptedMessage, sender: Sender): Result<tr
 			`The sender domain "${domain}" is not a verified domain of this workspace. Add it with POST /v1/domains and verify it, or send from a verified domain.`,
 		),
 	);
+}
+
+/** The `"queue"` of a send request that validateSend accepted. */
+export function requestedQueue(input: unknown): string | undefined {
+	const queue = input && typeof input === "object" ? (input as { queue?: unknown }).queue : undefined;
+	return typeof queue === "string" ? queue : undefined;
 }
 
 /** A send request as received (any JSON value) → the message to accept, or why it cannot be. */

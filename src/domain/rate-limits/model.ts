@@ -133,3 +133,11 @@ export function describeLimit(l: LimitDef): string {
 	const who = l.scope === "api_key" ? "API key" : l.scope;
 	return `${who}${l.key ? ` ${l.key}` : ""} ${l.window} ${l.kind} limit ${l.limit}`;
 }
+
+/** The sender a limit counts: the `X-User-ID` header when the message has one, else the From address. */
+export function senderKey(fromEmail: string, headers: Record<string, string>): string {
+	for (const [name, value] of Object.entries(headers)) {
+		if (name.toLowerCase() === "x-user-id" && value.trim() !== "") return value.trim().toLowerCase();
+	}
+	return fromEmail.toLowerCase();
+}

@@ -11,6 +11,7 @@ import { authenticate, authorize, LAST_USED_INTERVAL_MS, shouldTouch } from "../
 import { errorSummary } from "../../lib/log";
 import type { AppEnv } from "../context";
 import { jsonBody, limitBody } from "./json-body";
+import { rateLimit } from "./rate-limit";
 
 function requireScope(scope: ApiKeyScope) {
 	return createMiddleware<AppEnv>(async (c, next) => {
@@ -32,7 +33,10 @@ function requireScope(scope: ApiKeyScope) {
 	});
 }
 
-/** The middleware of every authenticated route: authenticate and authorize, then read the body. */
-export function authed(scope: ApiKeyScope): MiddlewareHandler<AppEnv>[] {
-	return [requireScope(scope), limitBody, jsonBody];
+/**
+ * The middleware of every authenticated route: authenticate and authorize, apply the key's request
+ * limit (issue 9; `sends` routes apply it themselves, together with hard send limits), then read the body.
+ */
+export function authed(scope: ApiKeyScope, options: { sends?: boolean } = {}): MiddlewareHandler<AppEnv>[] {
+	return [requireScope(scope), rateLimit(options.sends === true), limitBody, jsonBody];
 }
