@@ -27,8 +27,11 @@ export function rateLimit(sends: boolean) {
 				c.header("X-RateLimit-Remaining", String(gate.state.remaining));
 				c.header("X-RateLimit-Reset", String(Math.ceil(gate.state.resetAt / 1000)));
 			}
-			if (gate.retryAt !== null && c.res.status === 429)
+			// A refusal here throws before any response exists (reading c.res would create one and drop
+			// headers set later); a route's refusal is already the response.
+			if (gate.retryAt !== null && (gate.refused !== null || (c.finalized && c.res.status === 429))) {
 				c.header("Retry-After", String(retryAfterSeconds(gate.retryAt)));
+			}
 		}
 	});
 }
