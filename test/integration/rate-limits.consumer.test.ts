@@ -17,7 +17,9 @@ const put = (key: string, limits: unknown[]) => request("/v1/rate-limits", { key
 async function age(workspaceId: string, ms: number): Promise<void> {
 	const stub = getStub(env.WORKSPACE_LIMITER, limiterName(workspaceId));
 	await runInDurableObject(stub, (_instance, state) => {
-		const rows = state.storage.sql.exec<{ key: string; slice: number; window: string }>("SELECT key, slice, window FROM counters").toArray();
+		const rows = state.storage.sql
+			.exec<{ key: string; slice: number; window: string }>("SELECT key, slice, window FROM counters")
+			.toArray();
 		const sliceMs: Record<string, number> = { second: 50, minute: 1000, hour: 60_000, day: 900_000 };
 		for (const r of rows) {
 			const shift = Math.ceil(ms / (sliceMs[r.window] ?? 1));
@@ -55,7 +57,9 @@ describe("limits in the send consumer", () => {
 
 		// The hour passes: the redrive finds its row due and the window open.
 		await age(ws.id, 61 * 60_000);
-		await env.DB.prepare("UPDATE messages SET next_attempt_at = ? WHERE id = ?").bind(Date.now() - 1, jobs[2]?.id).run();
+		await env.DB.prepare("UPDATE messages SET next_attempt_at = ? WHERE id = ?")
+			.bind(Date.now() - 1, jobs[2]?.id)
+			.run();
 		const later = await runQueue("mq-send", redrives.sent, { SEND_QUEUE: new RecordingQueue() });
 		expect(later.explicitAcks).toEqual(later.ids);
 		const sent = await messageState(jobs[2]?.id ?? "");
