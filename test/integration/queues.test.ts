@@ -1,6 +1,8 @@
 // Named queues: CRUD with a default per workspace, "queue" on send, pause holds and resume releases
 // everything, drain cancels and counts, higher priority first under contention.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sweepStranded } from "../../src/domain/delivery/recovery";
 import type { SendJob } from "../../src/domain/messages/model";
 import { defaultQueueId } from "../../src/domain/queues/queues";
 import { messageState } from "../helpers/delivery";
@@ -81,6 +83,14 @@ describe("/v1/queues", () => {
 		expect(held.explicitAcks).toHaveLength(30);
 		expect(redrives.sent).toHaveLength(0);
 		expect(await stats(ws.key, q.id)).toMatchObject({ paused: true, queued: 30, sent: 0 });
+		// Parked rows are out of the recovery sweep's sight, however long the pause lasts...
+		const swept = async () => {
+			const sink = new RecordingQueue();
+			const events = { events: new RecordingQueue(), webhooks: new RecordingQueue() };
+			await sweepStranded({ db: env.DB, sendQueue: sink, events }, Date.now() + 3_600_000);
+			return sink.sent.filter((j) => ids.includes((j as { id: string }).id)).length;
+		};
+		expect(await swept()).toBe(0);
 		// Mail of other queues is not held.
 		const other = new RecordingQueue();
 		const [free] = await sendTo(ws, 1, undefined, other);
@@ -95,6 +105,8 @@ describe("/v1/queues", () => {
 		});
 		expect(await json<Queue>(resumed)).toMatchObject({ paused: false, released: 30 });
 		expect(new Set(released.sent.map((j) => (j as { id: string }).id))).toEqual(new Set(ids));
+		// ...and back in it once resumed: a release the queue lost would still be re-driven.
+		expect(await swept()).toBe(30);
 		await runQueue("mq-send", released.sent, { SEND_QUEUE: new RecordingQueue() });
 		expect(await stats(ws.key, q.id)).toMatchObject({ paused: false, queued: 0, sent: 30 });
 	});
