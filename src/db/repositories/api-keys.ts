@@ -32,8 +32,9 @@ type RawPrincipal = {
 	expires_at: number | null;
 	revoked_at: number | null;
 	verified_domains: string;
-	queues: string;
-	limit_flags: string;
+	/** Absent only from rows built by hand (tests of the cache). */
+	queues?: string;
+	limit_flags?: string;
 };
 
 export async function findPrincipalByHash(d1: D1Database, keyHash: string): Promise<PrincipalRow | null> {
@@ -65,8 +66,8 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 		expiresAt: row.expires_at,
 		revokedAt: row.revoked_at,
 		verifiedDomains: JSON.parse(row.verified_domains) as string[],
-		queues: JSON.parse(row.queues) as { id: string; name: string }[],
-		limitFlags: limitFlags(JSON.parse(row.limit_flags) as { scope: string; kind: string }[]),
+		queues: JSON.parse(row.queues ?? "[]") as { id: string; name: string }[],
+		limitFlags: limitFlags(JSON.parse(row.limit_flags ?? "[]") as { scope: string; kind: string }[]),
 	};
 }
 
