@@ -26,6 +26,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 				sendQueue: env.SEND_QUEUE,
 				deadLetter: env.SEND_DLQ,
 				events,
+				limiter: env.WORKSPACE_LIMITER,
 				gateways: {
 					bodies: env.BODIES,
 					fetch: (input, init) => fetch(input, init),

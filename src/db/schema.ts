@@ -225,6 +225,26 @@ export const queues = sqliteTable(
 	(t) => [uniqueIndex("queues_workspace_name").on(t.workspaceId, t.name)],
 );
 
+/**
+ * A workspace's rate limits (PUT /v1/rate-limits, docs/rate-limits.md): the system of record the
+ * WorkspaceLimiter Durable Object loads its configuration from; the counters live in that object.
+ */
+export const rateLimits = sqliteTable(
+	"rate_limits",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: workspaceRef(),
+		scope: text("scope", { enum: ["workspace", "sender", "api_key"] }).notNull(),
+		/** A sender address or API key id the limit overrides the default for; null is the default. */
+		key: text("key"),
+		window: text("window", { enum: ["second", "minute", "hour", "day"] }).notNull(),
+		limit: integer("limit").notNull(),
+		kind: text("kind", { enum: ["soft", "hard"] }).notNull(),
+		createdAt: createdAt(),
+	},
+	(t) => [index("rate_limits_workspace").on(t.workspaceId, t.scope)],
+);
+
 export const routingRules = sqliteTable(
 	"routing_rules",
 	{
@@ -317,6 +337,7 @@ export const messages = sqliteTable(
 		index("messages_scheduled").on(t.status, t.scheduledAt),
 		index("messages_lease").on(t.status, t.leaseExpiresAt),
 		index("messages_due").on(t.status, t.nextAttemptAt),
+		index("messages_queue_status").on(t.queueId, t.status, t.createdAt),
 	],
 );
 

@@ -11,6 +11,8 @@ import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
+import { registerQueueRoutes } from "./routes/queues";
+import { registerRateLimitRoutes } from "./routes/rate-limits";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -27,6 +29,8 @@ export function createApp(): App {
 	registerWorkspaceRoutes(app);
 	registerCompatRoutes(app);
 	registerPlatformRoutes(app);
+	registerRateLimitRoutes(app);
+	registerQueueRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -22,6 +22,10 @@ export const counters = {
 	breaker_calls_total: 0,
 	breaker_fail_open_total: 0,
 	gateway_health_checks_total: 0,
+	/** WorkspaceLimiter RPCs (consumer reserve/release, HTTP admit), for bench/limits. */
+	limiter_calls_total: 0,
+	messages_limited_total: 0,
+	queue_releases_total: 0,
 };
 
 export type Counter = keyof typeof counters;

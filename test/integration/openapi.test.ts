@@ -20,6 +20,7 @@ describe("OpenAPI document", () => {
 				"headers",
 				"html",
 				"metadata",
+				"queue",
 				"reply_to",
 				"subject",
 				"tags",

@@ -97,6 +97,9 @@ async function populated(events = 0) {
 		),
 		env.DB.prepare("INSERT INTO queues (id, workspace_id, name) VALUES (?, ?, 'default')").bind(`q_${id}`, id),
 		env.DB.prepare(
+			"INSERT INTO rate_limits (id, workspace_id, scope, window, \"limit\", kind) VALUES (?, ?, 'workspace', 'day', 10, 'soft')",
+		).bind(`rl_${id}`, id),
+		env.DB.prepare(
 			"INSERT INTO routing_rules (id, workspace_id, queue_id, name, match) VALUES (?, ?, ?, 'r', '{}')",
 		).bind(`rr_${id}`, id, `q_${id}`),
 		env.DB.prepare("INSERT INTO recipients (id, workspace_id, email) VALUES (?, ?, 'a@x.test')").bind(`rcp_${id}`, id),

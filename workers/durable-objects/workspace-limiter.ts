@@ -1,7 +1,45 @@
-// WorkspaceLimiter (`ws:<workspaceId>`): per-workspace rate-limit windows (global, workspace daily,
-// per-sender, queue per-minute). Declared here with its SQLite migration so deployments already have
-// the class; its token logic lands with the rate-limits issue (DESIGN.md "Send consumer").
+// WorkspaceLimiter (`ws:<workspaceId>`): every rate-limit counter of one workspace, in the object's
+// SQLite storage so a restart never resets a quota. The logic is src/domain/rate-limits; this class
+// only binds it to the object's storage and D1 (docs/rate-limits.md).
 import { DurableObject } from "cloudflare:workers";
+import { WorkspaceLimits } from "../../src/domain/rate-limits/limiter";
+import type {
+	AdmitRequest,
+	AdmitResult,
+	LimiterConfig,
+	LimitUsage,
+	Release,
+	ReserveItem,
+	ReserveResult,
+	WorkspaceLimiterApi,
+} from "../../src/domain/rate-limits/model";
 import type { Env } from "../../src/env";
 
-export class WorkspaceLimiter extends DurableObject<Env> {}
+export class WorkspaceLimiter extends DurableObject<Env> implements WorkspaceLimiterApi {
+	private readonly limits: WorkspaceLimits;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.limits = new WorkspaceLimits(ctx.storage.sql, env.DB);
+	}
+
+	configure(workspaceId: string, config: LimiterConfig): Promise<void> {
+		return this.limits.configure(workspaceId, config);
+	}
+
+	reserve(workspaceId: string, items: ReserveItem[]): Promise<ReserveResult> {
+		return this.limits.reserve(workspaceId, items);
+	}
+
+	release(workspaceId: string, release: Release): Promise<void> {
+		return this.limits.release(workspaceId, release);
+	}
+
+	admit(workspaceId: string, request: AdmitRequest): Promise<AdmitResult> {
+		return this.limits.admit(workspaceId, request);
+	}
+
+	usage(workspaceId: string): Promise<LimitUsage[]> {
+		return this.limits.usage(workspaceId);
+	}
+}

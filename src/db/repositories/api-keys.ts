@@ -19,6 +19,10 @@ export type PrincipalRow = {
 	verifiedParentDomains: string[];
 	/** The workspace's domains that may not send, each with why: its failure reason, or "pending". */
 	unverifiedDomains: Record<string, string>;
+	/** Issue 9: the workspace's named queues, to resolve `"queue"` on send without a D1 read. */
+	queues: { id: string; name: string }[];
+	/** Issue 9: whether the HTTP path must ask the WorkspaceLimiter (docs/rate-limits.md). */
+	limitFlags: { requestLimit: boolean; hardSend: boolean };
 };
 
 type RawPrincipal = {
@@ -34,6 +38,9 @@ type RawPrincipal = {
 	verified_domains: string;
 	verified_parent_domains: string;
 	unverified_domains: string;
+	/** Absent only from rows built by hand (tests of the cache). */
+	queues?: string;
+	limit_flags?: string;
 };
 
 export async function findPrincipalByHash(d1: D1Database, keyHash: string): Promise<PrincipalRow | null> {
@@ -48,7 +55,12 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 			     AS verified_parent_domains,
 			   (SELECT json_group_object(d.name, COALESCE(d.failure_reason, d.status)) FROM domains d
 			     WHERE d.workspace_id = k.workspace_id AND d.status != 'verified')
-			     AS unverified_domains
+			     AS unverified_domains,
+			   (SELECT json_group_array(json_object('id', q.id, 'name', q.name)) FROM queues q WHERE q.workspace_id = k.workspace_id)
+			     AS queues,
+			   (SELECT json_group_array(json_object('scope', r.scope, 'key', r.key, 'kind', r.kind)) FROM rate_limits r
+			     WHERE r.workspace_id = k.workspace_id AND ((r.scope = 'api_key' AND (r.key IS NULL OR r.key = k.id)) OR r.kind = 'hard'))
+			     AS limit_flags
 			 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			 WHERE k.key_hash = ?1`,
 		)
@@ -68,6 +80,8 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 		verifiedDomains: JSON.parse(row.verified_domains) as string[],
 		verifiedParentDomains: JSON.parse(row.verified_parent_domains) as string[],
 		unverifiedDomains: JSON.parse(row.unverified_domains) as Record<string, string>,
+		queues: JSON.parse(row.queues ?? "[]") as { id: string; name: string }[],
+		limitFlags: limitFlags(JSON.parse(row.limit_flags ?? "[]") as { scope: string; kind: string }[]),
 	};
 }
 
@@ -134,4 +148,11 @@ export async function rotateApiKey(
 	const created = inserted[0];
 	if (!created) throw new Error("api key rotation returned no row");
 	return created;
+}
+
+function limitFlags(rows: { scope: string; kind: string }[]): PrincipalRow["limitFlags"] {
+	return {
+		requestLimit: rows.some((r) => r.scope === "api_key"),
+		hardSend: rows.some((r) => r.scope !== "api_key" && r.kind === "hard"),
+	};
 }

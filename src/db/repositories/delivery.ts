@@ -26,13 +26,22 @@ export type MaterializeRow = {
 	tags: string;
 	metadata: string;
 	content_key: string | null;
+	/** The named queue the message was sent to (issue 9). */
+	queue_id: string | null;
 	created_at: number;
 };
 
 export type RecipientRow = { m: string; k: "to" | "cc" | "bcc"; e: string; n: string | null };
 
 /** A row this batch now holds the lease of. */
-export type ClaimedRow = { id: string; workspace_id: string; attempts: number; created_at: number };
+export type ClaimedRow = {
+	id: string;
+	workspace_id: string;
+	attempts: number;
+	created_at: number;
+	/** The named queue (rate limits and priority, issue 9); null for rows from before queues. */
+	queue_id: string | null;
+};
 
 /** What a redrive needs to rebuild the message from D1. */
 export type ContentRow = Omit<MaterializeRow, "created_at"> & { created_at: number };
@@ -126,6 +135,10 @@ const IN_IDS = "SELECT value FROM json_each(?1)";
 const claimable = (now: string) => `(status = 'queued'
   OR (status = 'deferred' AND (next_attempt_at IS NULL OR next_attempt_at <= ${now}))
   OR (status = 'processing' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})))`;
+/** Issue 9: the queues whose messages wait (pause/resume in src/domain/queues). */
+const PAUSED_QUEUES = "SELECT id FROM queues WHERE paused = 1";
+/** `next_attempt_at` of a row parked by a paused queue: later than any real due time. */
+export const PAUSED_UNTIL = 8_640_000_000_000_000;
 
 export async function materializeAndClaim(db: D1Database, input: ClaimInput): Promise<ClaimResult> {
 	const { token, now } = input;
@@ -153,12 +166,21 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 				 RETURNING id`,
 			)
 			.bind(idsJson, input.holdUntil, now),
+		// Issue 9: a row of a paused queue is not claimed; it is parked (next_attempt_at = PAUSED_UNTIL, out
+		// of the recovery sweep's sight) until resume makes it due and re-enqueues it.
+		db
+			.prepare(
+				`UPDATE messages SET next_attempt_at = ${PAUSED_UNTIL}, updated_at = ?2
+				 WHERE id IN (${IN_IDS}) AND status IN ('queued', 'deferred') AND queue_id IN (${PAUSED_QUEUES})`,
+			)
+			.bind(idsJson, now),
 		db
 			.prepare(
 				`UPDATE messages SET status = 'processing', lease_token = ?2, lease_expires_at = ?3, updated_at = ?4
 				 WHERE id IN (${IN_IDS}) AND ${claimable("?4")}
 				   AND workspace_id IN (SELECT id FROM workspaces WHERE status = 'active')
-				 RETURNING id, workspace_id, attempts, created_at`,
+				   AND (queue_id IS NULL OR queue_id NOT IN (${PAUSED_QUEUES}))
+				 RETURNING id, workspace_id, attempts, created_at, queue_id`,
 			)
 			.bind(idsJson, token, input.leaseUntil, now),
 		db
@@ -181,7 +203,7 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 		db
 			.prepare(
 				`SELECT id, workspace_id, api_key_id, sandbox, from_email, from_name, reply_to, subject, html, text, headers,
-				   tags, metadata, content_key, created_at
+				   tags, metadata, content_key, queue_id, created_at
 				 FROM messages WHERE id IN (${IN_IDS}) AND lease_token = ?2`,
 			)
 			.bind(JSON.stringify(input.contentIds), token),
@@ -206,20 +228,22 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");
-	const tail = results.slice(-11);
+	const tail = results.slice(-12);
 	const rowsOf = <T>(i: number) => (tail[i]?.results ?? []) as T[];
+	// tail: queued events, suspended holds, paused parks, claims, processing events, recipient update,
+	// recipients, content, states, gateways, workspaces, rules.
 	const states = new Map<string, RowState>();
-	for (const row of rowsOf<RowState>(7)) states.set(row.id, row);
+	for (const row of rowsOf<RowState>(8)) states.set(row.id, row);
 	return {
-		events: [...rowsOf<EventRow>(0), ...rowsOf<EventRow>(3)],
+		events: [...rowsOf<EventRow>(0), ...rowsOf<EventRow>(4)],
 		held: new Set(rowsOf<{ id: string }>(1).map((r) => r.id)),
-		claimed: rowsOf<ClaimedRow>(2),
-		recipients: rowsOf<RecipientState>(5),
-		content: rowsOf<ContentRow>(6),
+		claimed: rowsOf<ClaimedRow>(3),
+		recipients: rowsOf<RecipientState>(6),
+		content: rowsOf<ContentRow>(7),
 		states,
-		gateways: rowsOf<GatewayRow>(8),
-		workspaces: rowsOf<WorkspaceRow>(9),
-		rules: rowsOf<RuleRow>(10),
+		gateways: rowsOf<GatewayRow>(9),
+		workspaces: rowsOf<WorkspaceRow>(10),
+		rules: rowsOf<RuleRow>(11),
 	};
 }
 
@@ -236,10 +260,10 @@ function insertMessages(
 		db
 			.prepare(
 				`INSERT INTO messages (id, workspace_id, api_key_id, source, sandbox, from_email, from_name, reply_to, subject,
-				   html, text, headers, tags, metadata, content_key, status, next_attempt_at, created_at, updated_at)
+				   html, text, headers, tags, metadata, content_key, queue_id, status, next_attempt_at, created_at, updated_at)
 				 SELECT ${v("id")}, ${v("workspace_id")}, ${v("api_key_id")}, 'api', ${v("sandbox")}, ${v("from_email")},
 				   ${v("from_name")}, ${v("reply_to")}, ${v("subject")}, ${v("html")}, ${v("text")}, ${v("headers")}, ${v("tags")},
-				   ${v("metadata")}, ${v("content_key")}, ?2, ${v("created_at")}, ${v("created_at")}, ?3
+				   ${v("metadata")}, ${v("content_key")}, ${v("queue_id")}, ?2, ${v("created_at")}, ${v("created_at")}, ?3
 				 FROM json_each(?1)
 				 WHERE ${v("workspace_id")} IN (SELECT id FROM workspaces)
 				 ON CONFLICT(id) DO NOTHING`,

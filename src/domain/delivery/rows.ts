@@ -26,6 +26,7 @@ export function messageRow(job: SendJob, message: AcceptedMessage | null): Mater
 		tags: JSON.stringify(message?.tags ?? []),
 		metadata: JSON.stringify(message?.metadata ?? {}),
 		content_key: job.contentKey ?? null,
+		queue_id: job.queueId ?? null,
 		created_at: job.acceptedAt,
 	};
 }

@@ -5,8 +5,9 @@
 // queue message for a row someone else holds, or that is not due yet, is re-sent for later rather
 // than spending the queue's own retries (which count consumer failures, not deferrals).
 import type { ClaimedRow, ClaimResult, RecipientState } from "../../db/repositories/delivery";
-import { materializeAndClaim, recordOutcomes } from "../../db/repositories/delivery";
+import { materializeAndClaim, PAUSED_UNTIL, recordOutcomes } from "../../db/repositories/delivery";
 import type { MessageStatus } from "../../db/schema";
+import type { Env } from "../../env";
 import { randomToken } from "../../lib/crypto";
 import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
@@ -16,6 +17,7 @@ import { type EventQueues, publishEvents } from "../events/emitter";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
 import { type Breakers, type DispatchJob, dispatch, NO_BREAKERS } from "./dispatch";
 import { type GatewayDeps, GatewayPlan } from "./gateways";
+import { limitItem, reserveForBatch } from "./limits";
 import { type AttemptOutcome, type AttemptResult, classifyAttempt } from "./outcome";
 import { deliveryKey, render } from "./render";
 import { LEASE_MS, MAX_QUEUE_DELAY_SECONDS, STORAGE_RETRY_DELAY_SECONDS, SUSPENDED_HOLD_SECONDS } from "./retry";
@@ -29,6 +31,8 @@ export type SendConsumerDeps = {
 	gateways: GatewayDeps;
 	/** The gateways' circuit breakers for a batch; none (everything admitted) when absent. */
 	breakers?: (plan: GatewayPlan) => Breakers;
+	/** Issue 9: the WorkspaceLimiter namespace; without it every claimed message may go. */
+	limiter?: Env["WORKSPACE_LIMITER"];
 };
 
 /** A queue body the consumer could not use, as it is put on the DLQ. */
@@ -98,6 +102,9 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		} else if (state?.status === "processing" && state.lease_expires_at !== null) {
 			// Another consumer holds it. If that one dies, this copy picks the message up once the lease ends.
 			later.push(redrive(w, "lease_held", secondsUntil(state.lease_expires_at, now) + 1));
+		} else if (state?.next_attempt_at === PAUSED_UNTIL) {
+			// Issue 9: its queue is paused. The row waits in D1; resume re-enqueues it.
+			w.queued.ack();
 		} else if (state?.status === "deferred" && state.next_attempt_at !== null) {
 			later.push(redrive(w, "not_due", secondsUntil(state.next_attempt_at, now)));
 		} else {
@@ -107,8 +114,15 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		}
 	}
 
+	// Issue 9 (delivery/limits.ts): one WorkspaceLimiter call per workspace of the batch, before any delivery.
+	const limits = await reserveForBatch(
+		deps.limiter,
+		mine.map(({ w, row }) => limitItem(row, w.message, claim.content)),
+	);
 	const plan = new GatewayPlan(claim, deps.gateways);
-	const prepared = await Promise.all(mine.map(({ w, row }) => prepare(w, row, claim, plan, deps)));
+	const prepared = await Promise.all(
+		mine.map(({ w, row }) => prepare(w, row, claim, plan, deps, limits.instead(w.job.id))),
+	);
 	const dispatched = await dispatch(
 		prepared.flatMap((p) => (p.job ? [p.job] : [])),
 		{
@@ -158,6 +172,8 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		return;
 	}
 	await publishEvents(recorded.events, deps.events);
+	// Issue 9: units of messages that were granted but not sent go back to their limits.
+	await limits.release(attempts.filter((a) => a.outcome.status !== "sent").map((a) => a.outcome.id));
 
 	mine.forEach(({ w }, i) => {
 		const a = attempts[i];
@@ -229,10 +245,13 @@ async function prepare(
 	claim: ClaimResult,
 	plan: GatewayPlan,
 	deps: SendConsumerDeps,
+	/** Issue 9: a rate limit's hold or refusal, which replaces the delivery. */
+	instead: AttemptResult | null,
 ): Promise<Prepared> {
 	const recipients = claim.recipients.filter((r) => r.message_id === w.job.id);
 	const pending = [...new Set(recipients.filter((r) => !FINAL.has(r.status)).map((r) => r.email))];
 	const base = { w, row, recipients, pending };
+	if (instead) return { ...base, early: instead };
 	const content = claim.content.find((c) => c.id === w.job.id);
 	const message = w.message ?? (content ? await messageFromRows(content, recipients, deps.gateways.bodies) : null);
 	if (!message) {

@@ -7,6 +7,7 @@ import { errorSummary } from "../../lib/log";
 import { count } from "../../lib/metrics";
 import { sendBatchChunks } from "../../lib/queue-batches";
 import type { Attempt } from "../idempotency";
+import type { LimitGate } from "../rate-limits/gate";
 import type { AcceptedMessage, SendJob } from "./model";
 import type { Sender } from "./validate";
 
@@ -14,6 +15,8 @@ export type SendDeps = {
 	signingKey: string;
 	queue: Queue;
 	bodies: R2Bucket;
+	/** Issue 9: the request's rate-limit gate (hard send limits); none means no check. */
+	limits?: LimitGate;
 };
 
 /** Queue messages are capped at 128 KB; above this serialized size the content goes to R2 first. */
@@ -52,6 +55,7 @@ export async function prepareJob(
 	sender: Sender,
 	identity: Identity,
 	deps: SendDeps,
+	queueId?: string,
 ): Promise<PreparedJob> {
 	const { id, acceptedAt } = identity;
 	const job: SendJob = {
@@ -62,6 +66,7 @@ export async function prepareJob(
 		apiKeyId: sender.apiKeyId,
 		sandbox: sender.sandbox,
 		acceptedAt,
+		...(queueId ? { queueId } : {}),
 		message,
 	};
 	const body = JSON.stringify(job);

@@ -44,6 +44,8 @@ export const sendJobSchema = z
 		sandbox: z.boolean(),
 		/** Milliseconds; the 202's time, also encoded in the id. */
 		acceptedAt: z.number(),
+		/** The named queue (issue 9): the workspace's `default` queue when the request named none. */
+		queueId: z.string().optional(),
 		/** The message itself when the job fits a queue message... */
 		message: acceptedMessageSchema.optional(),
 		/** ...otherwise the R2 key it was written to before the 202. */
@@ -64,7 +66,7 @@ export const redriveJobSchema = z.object({
 	kind: z.literal("redrive"),
 	id: z.string(),
 	workspaceId: z.string(),
-	reason: z.enum(["deferred", "lease_held", "not_due", "recovered", "suspended"]),
+	reason: z.enum(["deferred", "lease_held", "not_due", "recovered", "suspended", "resumed"]),
 });
 
 export type RedriveJob = z.infer<typeof redriveJobSchema>;

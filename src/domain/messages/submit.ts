@@ -10,9 +10,12 @@ import {
 	type IdempotentOutcome,
 	withIdempotency,
 } from "../idempotency";
+import { resolveQueue } from "../queues/queues";
+import { rateLimited } from "../rate-limits/gate";
+import { senderKey } from "../rate-limits/model";
 import { enqueueMany, enqueueOne, messageIdentity, type PreparedJob, prepareJob, type SendDeps } from "./accept";
 import type { AcceptedMessage } from "./model";
-import { type Sender, validateSend } from "./validate";
+import { requestedQueue, type Sender, validateSend } from "./validate";
 
 export const MAX_BATCH = 1000;
 
@@ -38,10 +41,17 @@ export async function submitOne(
 	const valid = validateSend(input, sender);
 	if (!valid.ok) return valid;
 	const message = valid.value;
+	const queue = resolveQueue(requestedQueue(input), sender.workspaceId, sender.queues ?? []);
+	if (!queue.ok) return queue;
 	return withIdempotency(idempotency, async (attempt) => {
+		// Issue 9: the request's one limiter call, inside the key's scope so a replay is not counted.
+		const limited = await checkLimits(deps, [message]);
+		if (!limited.ok) return limited;
+		const refusal = limited.value[0];
+		if (refusal) return err(rateLimited(refusal, "This message"));
 		const identity = await messageIdentity(deps.signingKey, sender.workspaceId, attempt, 0);
 		try {
-			await enqueueOne(await prepareJob(message, sender, identity, deps), deps);
+			await enqueueOne(await prepareJob(message, sender, identity, deps, queue.value), deps);
 		} catch (error) {
 			console.error("enqueue failed", { workspaceId: sender.workspaceId, id: identity.id, error: errorSummary(error) });
 			return err(new ApiError("service_unavailable", unconfirmedMessage(attempt !== null)));
@@ -51,7 +61,14 @@ export async function submitOne(
 	});
 }
 
-type ValidItem = { index: number; message: AcceptedMessage };
+type ValidItem = { index: number; message: AcceptedMessage; queueId: string };
+
+/** Issue 9: per message, null or the hard send limit that refuses it (one limiter call, or none). */
+async function checkLimits(deps: SendDeps, messages: readonly AcceptedMessage[]) {
+	const sends = messages.map((m) => ({ sender: senderKey(m.from.email, m.headers), n: 1 }));
+	if (!deps.limits?.needed(true)) return ok(sends.map(() => null));
+	return deps.limits.check(sends);
+}
 
 export async function submitBatch(
 	items: readonly unknown[],
@@ -63,8 +80,12 @@ export async function submitBatch(
 	const valid: ValidItem[] = [];
 	items.forEach((item, index) => {
 		const checked = validateSend(item, sender);
-		if (checked.ok) valid.push({ index, message: checked.value });
-		else refused.set(index, { index, error: { code: checked.error.code, message: checked.error.message } });
+		const queue = checked.ok ? resolveQueue(requestedQueue(item), sender.workspaceId, sender.queues ?? []) : null;
+		if (checked.ok && queue?.ok) valid.push({ index, message: checked.value, queueId: queue.value });
+		else if (queue && !queue.ok)
+			refused.set(index, { index, error: { code: queue.error.code, message: queue.error.message } });
+		else if (!checked.ok)
+			refused.set(index, { index, error: { code: checked.error.code, message: checked.error.message } });
 	});
 	if (valid.length === 0) {
 		return err(
@@ -76,7 +97,29 @@ export async function submitBatch(
 		);
 	}
 	return withIdempotency(idempotency, async (attempt) => {
-		const accepted = await acceptItems(valid, sender, deps, attempt);
+		// Issue 9: items over a hard send limit are refused, each naming its limit; the rest go on.
+		const pending = valid.filter((v) => attempt?.accepted[String(v.index)] === undefined);
+		const limited = await checkLimits(
+			deps,
+			pending.map((v) => v.message),
+		);
+		if (!limited.ok) return limited;
+		const overLimit = new Map<number, BatchItemResult>();
+		pending.forEach((v, i) => {
+			const r = limited.value[i];
+			if (r)
+				overLimit.set(v.index, {
+					index: v.index,
+					error: { code: "rate_limited", message: rateLimited(r, "This item").message },
+				});
+		});
+		if (overLimit.size > 0 && overLimit.size === valid.length) {
+			const first = limited.value.find((r) => r !== null);
+			if (first) return err(rateLimited(first, "Every valid item of the batch"));
+		}
+		const allowed = valid.filter((v) => !overLimit.has(v.index));
+		for (const [index, result] of overLimit) refused.set(index, result);
+		const accepted = await acceptItems(allowed, sender, deps, attempt);
 		if (Object.keys(accepted).length === 0) {
 			return err(new ApiError("service_unavailable", unconfirmedMessage(attempt !== null, "any item of the batch")));
 		}
@@ -90,7 +133,7 @@ export async function submitBatch(
 		const body: BatchResponse = { data, accepted: count, rejected: data.length - count };
 		// Items still waiting for a retry: keep progress for it instead of storing a replay that says
 		// "retry with the same key" forever.
-		const incomplete = attempt !== null && count < valid.length;
+		const incomplete = attempt !== null && count < allowed.length;
 		return ok({ status: 202, body, ...(incomplete ? { partial: accepted } : {}) });
 	});
 }
@@ -108,7 +151,7 @@ async function acceptItems(
 		pending.map(async (v): Promise<PreparedJob | null> => {
 			const identity = await messageIdentity(deps.signingKey, sender.workspaceId, attempt, v.index);
 			try {
-				return await prepareJob(v.message, sender, identity, deps);
+				return await prepareJob(v.message, sender, identity, deps, v.queueId);
 			} catch (error) {
 				console.error("content put failed", {
 					workspaceId: sender.workspaceId,

@@ -19,6 +19,8 @@ export type Sender = {
 	verifiedParentDomains?: readonly string[];
 	/** Domains of the workspace that may not send, with why ("pending" or the failure reason). */
 	unverifiedDomains?: Readonly<Record<string, string>>;
+	/** Issue 9: the workspace's named queues, for `"queue"`. */
+	queues?: readonly { id: string; name: string }[];
 };
 
 const NO_CONTROL = "may not contain CR, LF or other control characters";
@@ -92,6 +94,9 @@ export const sendEmailSchema = z
 			.max(MAX_ATTACHMENTS)
 			.optional()
 			.meta({ description: "Files, counted in the request size limit (10 MB by default)." }),
+		queue: z.string().min(1).max(100).optional().meta({
+			description: "A queue of the workspace, by name or id (POST /v1/queues); `default` when omitted.",
+		}),
 	})
 	.superRefine((body, ctx) => {
 		if (body.html === undefined && body.text === undefined) {
@@ -188,6 +193,12 @@ export function checkSender(message: AcceptedMessage, sender: Sender): Result<tr
 		text = `The sender domain "${domain}" failed verification: ${why}. ${fix}`;
 	}
 	return err(new ApiError("domain_not_verified", text));
+}
+
+/** The `"queue"` of a send request that validateSend accepted. */
+export function requestedQueue(input: unknown): string | undefined {
+	const queue = input && typeof input === "object" ? (input as { queue?: unknown }).queue : undefined;
+	return typeof queue === "string" ? queue : undefined;
 }
 
 /** A send request as received (any JSON value) → the message to accept, or why it cannot be. */

@@ -18,6 +18,7 @@ import type { ApiError, Result } from "../../errors";
 import { errorSummary } from "../../lib/log";
 import type { AppEnv } from "../context";
 import { jsonBody, limitBody } from "./json-body";
+import { rateLimit } from "./rate-limit";
 
 /** Where a route finds the caller's key: the Authorization header unless the route says otherwise. */
 export type Credential = (c: Context<AppEnv>, now: number) => Promise<Result<Principal, ApiError>>;
@@ -44,7 +45,10 @@ export function requireScope(scope: ApiKeyScope, credential: Credential = bearer
 	});
 }
 
-/** The middleware of every authenticated route: authenticate and authorize, then read the body. */
-export function authed(scope: ApiKeyScope): MiddlewareHandler<AppEnv>[] {
-	return [requireScope(scope), limitBody, jsonBody];
+/**
+ * The middleware of every authenticated route: authenticate and authorize, apply the key's request
+ * limit (issue 9; `sends` routes apply it themselves, together with hard send limits), then read the body.
+ */
+export function authed(scope: ApiKeyScope, options: { sends?: boolean } = {}): MiddlewareHandler<AppEnv>[] {
+	return [requireScope(scope), rateLimit(options.sends === true), limitBody, jsonBody];
 }

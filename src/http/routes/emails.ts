@@ -40,7 +40,7 @@ const sendRoute = createRoute({
 	description:
 		"Answers 202 once the message is durable on the send queue. Delivery happens asynchronously; poll GET /v1/emails/{id} or subscribe to webhooks.",
 	security: bearerSecurity,
-	middleware: authed("email:send"),
+	middleware: authed("email:send", { sends: true }),
 	request: {
 		headers: IdempotencyHeaderSchema,
 		body: { required: true, content: { "application/json": { schema: SendEmailSchema } } },
@@ -62,7 +62,7 @@ const batchRoute = createRoute({
 	description:
 		"Each item is validated and accepted on its own: the response lists, in order, an id or an error per item. 422 when no item is valid.",
 	security: bearerSecurity,
-	middleware: authed("email:send"),
+	middleware: authed("email:send", { sends: true }),
 	request: {
 		headers: IdempotencyHeaderSchema,
 		body: { required: true, content: { "application/json": { schema: BatchRequestSchema } } },
@@ -114,7 +114,12 @@ const contentRoute = createRoute({
 });
 
 function sendDeps(c: Context<AppEnv>): SendDeps {
-	return { signingKey: c.var.config.SIGNING_KEY, queue: c.env.SEND_QUEUE, bodies: c.env.BODIES };
+	return {
+		signingKey: c.var.config.SIGNING_KEY,
+		queue: c.env.SEND_QUEUE,
+		bodies: c.env.BODIES,
+		limits: c.var.limitGate,
+	};
 }
 
 function readDeps(c: Context<AppEnv>): ReadDeps {
@@ -130,6 +135,7 @@ function senderOf(c: Context<AppEnv>): Sender {
 		verifiedDomains: p.verifiedDomains,
 		verifiedParentDomains: p.verifiedParentDomains,
 		unverifiedDomains: p.unverifiedDomains,
+		queues: p.queues,
 	};
 }
 

@@ -1,0 +1,48 @@
+// Rate limits and the queue settings the WorkspaceLimiter needs, in D1 (the system of record). The
+// limiter loads both with one D1 batch when it has no configuration or its copy is old.
+import type { LimitDef, LimiterConfig } from "../../domain/rate-limits/model";
+import { newId } from "../../lib/ids";
+import { count } from "../../lib/metrics";
+
+type LimitRow = {
+	scope: LimitDef["scope"];
+	key: string | null;
+	window: LimitDef["window"];
+	limit: number;
+	kind: LimitDef["kind"];
+};
+
+/** Replaces the workspace's limits in one transaction. */
+export async function replaceLimits(db: D1Database, workspaceId: string, limits: readonly LimitDef[]): Promise<void> {
+	await db.batch([
+		db.prepare("DELETE FROM rate_limits WHERE workspace_id = ?").bind(workspaceId),
+		db
+			.prepare(
+				`INSERT INTO rate_limits (id, workspace_id, scope, key, window, "limit", kind)
+				 SELECT json_extract(value,'$.id'), ?1, json_extract(value,'$.scope'), json_extract(value,'$.key'),
+				   json_extract(value,'$.window'), json_extract(value,'$.limit'), json_extract(value,'$.kind')
+				 FROM json_each(?2)`,
+			)
+			.bind(workspaceId, JSON.stringify(limits.map((l) => ({ ...l, id: newId("rl") })))),
+	]);
+	count("d1_write_batches_total");
+}
+
+export async function readLimiterConfig(db: D1Database, workspaceId: string): Promise<LimiterConfig> {
+	const [limits, queues] = await db.batch([
+		db
+			.prepare(`SELECT scope, key, window, "limit", kind FROM rate_limits WHERE workspace_id = ? ORDER BY rowid`)
+			.bind(workspaceId),
+		db.prepare("SELECT id, priority, rate_per_minute FROM queues WHERE workspace_id = ?").bind(workspaceId),
+	]);
+	return {
+		limits: ((limits?.results ?? []) as LimitRow[]).map((r) => ({ ...r })),
+		queues: ((queues?.results ?? []) as { id: string; priority: number; rate_per_minute: number | null }[]).map(
+			(q) => ({
+				id: q.id,
+				priority: q.priority,
+				ratePerMinute: q.rate_per_minute,
+			}),
+		),
+	};
+}

@@ -1,0 +1,37 @@
+// Request limits and the X-RateLimit-* headers (docs/rate-limits.md). Every authenticated route gets
+// a LimitGate; a route that sends calls it itself after validation (so the one limiter call also
+// checks hard send limits), any other route has it called here before its handler. The headers and
+// Retry-After are written on the way out, whatever the handler answered.
+import { createMiddleware } from "hono/factory";
+import { LimitGate, retryAfterSeconds } from "../../domain/rate-limits/gate";
+import type { AppEnv } from "../context";
+
+export function rateLimit(sends: boolean) {
+	return createMiddleware<AppEnv>(async (c, next) => {
+		const p = c.var.principal;
+		const gate = new LimitGate(c.env.WORKSPACE_LIMITER, {
+			workspaceId: p.workspaceId,
+			keyId: p.keyId,
+			limitFlags: p.limitFlags,
+		});
+		c.set("limitGate", gate);
+		try {
+			if (!sends && gate.needed(false)) {
+				const checked = await gate.check([]);
+				if (!checked.ok) throw checked.error;
+			}
+			await next();
+		} finally {
+			if (gate.state) {
+				c.header("X-RateLimit-Limit", String(gate.state.limit));
+				c.header("X-RateLimit-Remaining", String(gate.state.remaining));
+				c.header("X-RateLimit-Reset", String(Math.ceil(gate.state.resetAt / 1000)));
+			}
+			// A refusal here throws before any response exists (reading c.res would create one and drop
+			// headers set later); a route's refusal is already the response.
+			if (gate.retryAt !== null && (gate.refused !== null || (c.finalized && c.res.status === 429))) {
+				c.header("Retry-After", String(retryAfterSeconds(gate.retryAt)));
+			}
+		}
+	});
+}

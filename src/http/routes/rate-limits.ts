@@ -1,0 +1,82 @@
+// /v1/rate-limits: a workspace's limits at every level, replaced as a whole, read with usage.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { LIMIT_SCOPES, limitSchema, MAX_LIMITS, WINDOWS } from "../../domain/rate-limits/model";
+import { getLimits, type LimitDeps, putLimits } from "../../domain/rate-limits/settings";
+import type { App, AppEnv } from "../context";
+import { authed } from "../middleware/auth";
+import { authErrors, bearerSecurity, bodyErrors, jsonContent, unavailable } from "../schemas/common";
+
+const PutSchema = z.strictObject({ limits: z.array(limitSchema).max(MAX_LIMITS) }).openapi("PutRateLimitsRequest", {
+	example: {
+		limits: [
+			{ scope: "workspace", window: "hour", limit: 1000, kind: "soft" },
+			{ scope: "sender", window: "day", limit: 100, kind: "hard" },
+			{ scope: "sender", key: "vip@example.test", window: "day", limit: 10000, kind: "soft" },
+			{ scope: "api_key", window: "second", limit: 50 },
+		],
+	},
+});
+
+const LimitSchema = z
+	.object({
+		scope: z.enum(LIMIT_SCOPES),
+		key: z.string().optional(),
+		window: z.enum(WINDOWS),
+		limit: z.number().int(),
+		kind: z.enum(["soft", "hard"]),
+		used: z.number().int(),
+		remaining: z.number().int(),
+		reset_at: z.string().openapi({ description: "When `remaining` next grows (the oldest counted use expires)." }),
+	})
+	.openapi("RateLimit");
+
+const ListSchema = z.object({ limits: z.array(LimitSchema) }).openapi("RateLimits");
+
+function deps(c: Context<AppEnv>): LimitDeps {
+	return { db: c.env.DB, limiter: c.env.WORKSPACE_LIMITER };
+}
+
+export function registerRateLimitRoutes(app: App): void {
+	app.openapi(
+		createRoute({
+			method: "put",
+			path: "/v1/rate-limits",
+			tags: ["Rate limits"],
+			summary: "Replace the workspace's rate limits",
+			description:
+				"Soft limits defer mail until the window allows it; hard limits refuse it (429 on send, `rejected` for mail already accepted). api_key limits count requests per key. See docs/rate-limits.md.",
+			security: bearerSecurity,
+			middleware: authed("admin"),
+			request: { body: { required: true, content: { "application/json": { schema: PutSchema } } } },
+			responses: {
+				200: jsonContent(ListSchema, "The limits now in force, with usage"),
+				...authErrors,
+				...bodyErrors,
+				...unavailable,
+			},
+		}),
+		async (c) => {
+			const result = await putLimits(deps(c), c.var.principal.workspaceId, c.req.valid("json").limits);
+			if (!result.ok) throw result.error;
+			return c.json({ limits: result.value }, 200);
+		},
+	);
+
+	app.openapi(
+		createRoute({
+			method: "get",
+			path: "/v1/rate-limits",
+			tags: ["Rate limits"],
+			summary: "The workspace's rate limits with current usage and reset time",
+			security: bearerSecurity,
+			middleware: authed("admin"),
+			responses: { 200: jsonContent(ListSchema, "The limits with usage"), ...authErrors, ...unavailable },
+		}),
+		async (c) => {
+			const result = await getLimits(deps(c), c.var.principal.workspaceId);
+			if (!result.ok) throw result.error;
+			return c.json({ limits: result.value }, 200);
+		},
+	);
+}
