@@ -9,6 +9,7 @@ import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerSmtpRoutes } from "./routes/smtp";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -23,6 +24,7 @@ export function createApp(): App {
 	registerDomainRoutes(app);
 	registerGatewayRoutes(app);
 	registerWorkspaceRoutes(app);
+	registerSmtpRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -1,0 +1,115 @@
+// /v1/smtp: what the SMTP bridge (smtp-bridge/) calls on behalf of an SMTP client, authenticated with
+// the API key the client gave as its AUTH password. `auth` checks the key when the client logs in;
+// `messages` takes one message as received (envelope + raw RFC 5322) and accepts it through the same
+// validateSend/submitOne path as POST /v1/emails, so limits, idempotency, routing and events match.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { IdempotencyRequest } from "../../domain/idempotency";
+import { parseSubmission } from "../../domain/messages/from-mime";
+import { submitOne } from "../../domain/messages/submit";
+import { ApiError } from "../../errors";
+import { fromBase64 } from "../../lib/encoding";
+import type { App, AppEnv } from "../context";
+import { authed } from "../middleware/auth";
+import { authErrors, bearerSecurity, bodyErrors, conflict, jsonContent, unavailable } from "../schemas/common";
+import { AcceptedSchema } from "../schemas/emails";
+
+const SMTP_MESSAGES_PATH = "/v1/smtp/messages";
+
+const SmtpAuthSchema = z
+	.object({
+		workspace_id: z.string(),
+		key_id: z.string(),
+		mode: z.enum(["live", "test"]),
+		sandbox: z.boolean().openapi({ description: "True when every message is captured by the sandbox" }),
+	})
+	.openapi("SmtpAuth");
+
+const SmtpMessageSchema = z
+	.strictObject({
+		mail_from: z
+			.string()
+			.max(998)
+			.openapi({ description: "The envelope sender (MAIL FROM); empty for a null sender." }),
+		rcpt_to: z.array(z.string().min(1).max(998)).min(1).max(1000).openapi({
+			description: "The envelope recipients (RCPT TO). Recipients not in To or Cc are delivered as Bcc.",
+		}),
+		raw: z.string().min(1).openapi({ description: "The message as received after DATA, base64-encoded." }),
+	})
+	.openapi("SmtpMessage");
+
+const authRoute = createRoute({
+	method: "post",
+	path: "/v1/smtp/auth",
+	tags: ["SMTP"],
+	summary: "Check an SMTP client's credentials",
+	description:
+		"The SMTP bridge calls this when a client sends AUTH, with the client's password (an API key with the email:send scope) as the bearer token.",
+	security: bearerSecurity,
+	middleware: authed("email:send"),
+	responses: { 200: jsonContent(SmtpAuthSchema, "The key may send"), ...authErrors },
+});
+
+const messageRoute = createRoute({
+	method: "post",
+	path: SMTP_MESSAGES_PATH,
+	tags: ["SMTP"],
+	summary: "Submit a message received over SMTP",
+	description:
+		"Parses the raw message and accepts it exactly as POST /v1/emails would. X-Tags, X-Metadata and X-Idempotency-Key are read and stripped; without X-Idempotency-Key the Message-ID and envelope make a retry of the same transaction a replay. Answers 202 once the message is durable on the send queue.",
+	security: bearerSecurity,
+	middleware: authed("email:send"),
+	request: { body: { required: true, content: { "application/json": { schema: SmtpMessageSchema } } } },
+	responses: {
+		202: jsonContent(AcceptedSchema, "Accepted and queued"),
+		...authErrors,
+		...bodyErrors,
+		...conflict,
+		...unavailable,
+	},
+});
+
+function decodeRaw(raw: string): Uint8Array {
+	try {
+		return fromBase64(raw);
+	} catch {
+		throw new ApiError("validation_error", "raw: is not valid base64", [
+			{ path: "raw", message: "is not valid base64" },
+		]);
+	}
+}
+
+function idempotencyOf(c: Context<AppEnv>, key: string | null): IdempotencyRequest | null {
+	if (key === null) return null;
+	return {
+		store: c.env.IDEMPOTENCY,
+		workspaceId: c.var.principal.workspaceId,
+		key,
+		method: "POST",
+		path: SMTP_MESSAGES_PATH,
+		body: c.var.rawBody,
+	};
+}
+
+export function registerSmtpRoutes(app: App): void {
+	app.openapi(authRoute, (c) => {
+		const p = c.var.principal;
+		return c.json({ workspace_id: p.workspaceId, key_id: p.keyId, mode: p.mode, sandbox: p.sandbox }, 200);
+	});
+
+	app.openapi(messageRoute, async (c) => {
+		const body = c.req.valid("json");
+		const parsed = await parseSubmission(decodeRaw(body.raw), { mailFrom: body.mail_from, rcptTo: body.rcpt_to });
+		if (!parsed.ok) throw parsed.error;
+		const p = c.var.principal;
+		const outcome = await submitOne(
+			parsed.value.input,
+			{ workspaceId: p.workspaceId, apiKeyId: p.keyId, sandbox: p.sandbox, verifiedDomains: p.verifiedDomains },
+			{ signingKey: c.var.config.SIGNING_KEY, queue: c.env.SEND_QUEUE, bodies: c.env.BODIES },
+			idempotencyOf(c, parsed.value.idempotencyKey),
+		);
+		if (!outcome.ok) throw outcome.error;
+		const headers: Record<string, string> = outcome.value.replayed ? { "Idempotent-Replayed": "true" } : {};
+		return c.json(outcome.value.body as z.infer<typeof AcceptedSchema>, 202, headers);
+	});
+}
