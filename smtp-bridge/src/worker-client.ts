@@ -1,0 +1,99 @@
+// The bridge's two calls to the Worker, each with a timeout and a classified answer:
+// POST /v1/smtp/auth when a client logs in (successes cached briefly) and POST /v1/smtp/messages
+// for each message, both with the client's password (an API key) as the bearer token.
+import { createHash } from "node:crypto";
+
+/** How a call ended: the Worker's JSON answer, or no answer at all. */
+export type WorkerAnswer =
+	| { kind: "ok"; status: number; body: Record<string, unknown>; replayed: boolean }
+	| { kind: "refused"; status: number; code: string; message: string; retryAfter: string | null }
+	| { kind: "unreachable"; reason: "timeout" | "network" | "bad_response" };
+
+export type Submission = { mailFrom: string; rcptTo: string[]; raw: Buffer };
+
+export type WorkerClientOptions = {
+	baseUrl: string;
+	timeoutMs: number;
+	authCacheMs: number;
+	onLatency?: (ms: number, path: string) => void;
+};
+
+/** Bounds the auth cache: a flood of distinct passwords only evicts the oldest entries. */
+const MAX_AUTH_CACHE = 10_000;
+
+export class WorkerClient {
+	private readonly authCache = new Map<string, number>();
+
+	constructor(private readonly options: WorkerClientOptions) {}
+
+	/** Checks a key; a success is remembered for authCacheMs, a refusal never (the limiter counts it). */
+	async auth(password: string): Promise<WorkerAnswer> {
+		const id = createHash("sha256").update(password).digest("hex");
+		const until = this.authCache.get(id);
+		if (until !== undefined && until > Date.now()) return { kind: "ok", status: 200, body: {}, replayed: false };
+		const answer = await this.call("/v1/smtp/auth", password, "{}");
+		if (answer.kind === "ok" && this.options.authCacheMs > 0) {
+			this.authCache.delete(id);
+			this.authCache.set(id, Date.now() + this.options.authCacheMs);
+			if (this.authCache.size > MAX_AUTH_CACHE) {
+				const oldest = this.authCache.keys().next();
+				if (!oldest.done) this.authCache.delete(oldest.value);
+			}
+		}
+		return answer;
+	}
+
+	submit(password: string, submission: Submission): Promise<WorkerAnswer> {
+		// Key order is fixed: the Worker fingerprints the body for idempotency, so the same SMTP
+		// transaction retried must serialize to the same bytes.
+		const body = JSON.stringify({
+			mail_from: submission.mailFrom,
+			rcpt_to: submission.rcptTo,
+			raw: submission.raw.toString("base64"),
+		});
+		return this.call("/v1/smtp/messages", password, body);
+	}
+
+	private async call(path: string, password: string, body: string): Promise<WorkerAnswer> {
+		const started = performance.now();
+		let response: Response;
+		try {
+			response = await fetch(new URL(path, this.options.baseUrl), {
+				method: "POST",
+				headers: { authorization: `Bearer ${password}`, "content-type": "application/json" },
+				body,
+				signal: AbortSignal.timeout(this.options.timeoutMs),
+				redirect: "manual",
+			});
+		} catch (error) {
+			const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+			return { kind: "unreachable", reason: timedOut ? "timeout" : "network" };
+		}
+		let json: unknown;
+		try {
+			json = await response.json();
+		} catch {
+			json = null;
+		} finally {
+			this.options.onLatency?.(performance.now() - started, path);
+		}
+		const object = json && typeof json === "object" ? (json as Record<string, unknown>) : null;
+		if (response.status >= 200 && response.status < 300) {
+			if (!object) return { kind: "unreachable", reason: "bad_response" };
+			return {
+				kind: "ok",
+				status: response.status,
+				body: object,
+				replayed: response.headers.has("idempotent-replayed"),
+			};
+		}
+		const error = object?.error && typeof object.error === "object" ? (object.error as Record<string, unknown>) : {};
+		return {
+			kind: "refused",
+			status: response.status,
+			code: typeof error.code === "string" ? error.code : "unknown",
+			message: typeof error.message === "string" ? error.message : `HTTP ${response.status}`,
+			retryAfter: response.headers.get("retry-after"),
+		};
+	}
+}
