@@ -1,0 +1,170 @@
+// SMTP end to end, as `npm start` runs it: the relay under wrangler dev (its own database and port)
+// and the SMTP bridge beside it; real SMTP clients (nodemailer, swaks) send with the demo key as the
+// AUTH password, and the message reaches `sent` through the sandbox.
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import nodemailer from "nodemailer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startBridge } from "../../scripts/lib/bridge.mjs";
+import { applyMigrations, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "../../scripts/lib/local.mjs";
+import { ensureSwaks, queuedId, swaks } from "../../smtp-bridge/test/swaks";
+
+// MQ_TEST_PORT and +1 are the other node tests'; this file takes +2 (Worker) and +3 (SMTP).
+const BASE = Number(process.env.MQ_TEST_PORT ?? 8790);
+const PORT = BASE + 2;
+const SMTP_PORT = BASE + 3;
+const auth = { authorization: `Bearer ${DEMO_KEY}` };
+
+let dir = "";
+let worker: ChildProcess | undefined;
+let bridge: ChildProcess | undefined;
+let url = "";
+
+beforeAll(async () => {
+	dir = mkdtempSync(join(tmpdir(), "mq-node-smtp-"));
+	ensureDevVars();
+	applyMigrations(dir, { quiet: true });
+	seedDemo(dir, { quiet: true });
+	const started = await startWorker({ port: PORT, persistTo: dir, inheritOutput: false });
+	worker = started.child;
+	worker.stdout?.resume();
+	worker.stderr?.resume();
+	url = started.url;
+	const b = await startBridge({
+		workerUrl: url,
+		env: { SMTP_LISTEN: `${SMTP_PORT}/starttls`, TLS_DIR: join(dir, "tls"), HEALTH_PORT: "" },
+		onLine: () => {},
+	});
+	bridge = b.child;
+});
+
+afterAll(() => {
+	bridge?.kill("SIGTERM");
+	worker?.kill("SIGTERM");
+	if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+type Email = { status: string; subject: string; to: { email: string }[]; events: { type: string }[] };
+
+async function untilSent(id: string): Promise<Email> {
+	let email = { status: "" } as Email;
+	for (let i = 0; i < 100 && email.status !== "sent"; i++) {
+		const res = await fetch(`${url}/v1/emails/${id}`, { headers: auth });
+		email = (await res.json()) as Email;
+		if (email.status !== "sent") await new Promise((r) => setTimeout(r, 200));
+	}
+	return email;
+}
+
+const content = async (id: string) => (await fetch(`${url}/v1/emails/${id}/content`, { headers: auth })).text();
+
+const transport = () =>
+	nodemailer.createTransport({
+		host: "127.0.0.1",
+		port: SMTP_PORT,
+		auth: { user: "demo", pass: DEMO_KEY },
+		// The bridge's certificate is the self-signed one it generated on first start.
+		tls: { rejectUnauthorized: false },
+	});
+
+describe("SMTP through the bridge into the local relay", () => {
+	it("nodemailer: 250 with the id, the message reaches sent with its content, a Bcc from the envelope", async () => {
+		const info = await transport().sendMail({
+			from: "App <app@example.test>",
+			to: "ada@x.test",
+			bcc: "audit@x.test",
+			subject: "Over SMTP",
+			text: "Hello over SMTP",
+			html: "<p>Hello over SMTP</p>",
+			headers: { "X-Tags": "smtp,e2e", "X-Campaign": "bridge" },
+		});
+		const id = /^250 2\.0\.0 Ok: queued as (\S+)$/.exec(info.response)?.[1] ?? "";
+		expect(id).not.toBe("");
+		const email = await untilSent(id);
+		expect(email).toMatchObject({ status: "sent", subject: "Over SMTP" });
+		// One `sent` per recipient: ada from To, audit from the envelope only (Bcc).
+		expect(email.events.map((e) => e.type)).toEqual(["queued", "processing", "sent", "sent"]);
+		const mime = await content(id);
+		expect(mime).toContain("Hello over SMTP");
+		expect(mime).toContain("X-Campaign: bridge");
+		expect(mime).not.toContain("X-Tags");
+		expect(mime).not.toContain("audit@x.test");
+		const list = (await (await fetch(`${url}/v1/emails?tag=e2e`, { headers: auth })).json()) as {
+			data: { id: string }[];
+		};
+		expect(list.data.map((e) => e.id)).toContain(id);
+	});
+
+	it("a client resending the same message (same Message-ID, same envelope) gets the same id: sent once", async () => {
+		const raw = [
+			"From: app@example.test",
+			"To: ada@x.test",
+			"Subject: retry",
+			`Message-ID: <retry-${Date.now()}@client.test>`,
+			"",
+			"once",
+			"",
+		].join("\r\n");
+		const envelope = { from: "app@example.test", to: ["ada@x.test"] };
+		const first = await transport().sendMail({ envelope, raw });
+		const again = await transport().sendMail({ envelope, raw });
+		expect(again.response).toBe(first.response);
+	});
+
+	it("refuses a sender domain the demo workspace has not verified with 550 5.7.1", async () => {
+		const error = await transport()
+			.sendMail({ from: "app@unverified.test", to: "ada@x.test", subject: "no", text: "no" })
+			.then(
+				() => null,
+				(e: { responseCode?: number; response?: string }) => e,
+			);
+		expect(error?.responseCode).toBe(550);
+		expect(error?.response).toMatch(/5\.7\.1 .*unverified\.test/);
+	});
+
+	it("refuses a wrong password with 535 5.7.8", async () => {
+		const t = nodemailer.createTransport({
+			host: "127.0.0.1",
+			port: SMTP_PORT,
+			auth: { user: "demo", pass: "mq_test_not_a_key_0000000000000000000000" },
+			tls: { rejectUnauthorized: false },
+		});
+		const error = await t.verify().then(
+			() => null,
+			(e: { responseCode?: number }) => e,
+		);
+		expect(error?.responseCode).toBe(535);
+	});
+
+	const available = ensureSwaks();
+	it.skipIf(!available.ok)(
+		`swaks: STARTTLS + AUTH PLAIN, the message reaches sent${available.ok ? "" : ` (SKIPPED: ${available.reason})`}`,
+		async () => {
+			const result = await swaks([
+				"--server",
+				`127.0.0.1:${SMTP_PORT}`,
+				"-tls",
+				"--auth",
+				"PLAIN",
+				"--auth-user",
+				"demo",
+				"--auth-password",
+				DEMO_KEY,
+				"--from",
+				"app@example.test",
+				"--to",
+				"ada@x.test",
+				"--header",
+				"Subject: swaks e2e",
+				"--body",
+				"Hello from swaks",
+			]);
+			expect(result.status).toBe(0);
+			const id = queuedId(result.output) ?? "";
+			expect((await untilSent(id)).status).toBe("sent");
+			expect(await content(id)).toContain("Hello from swaks");
+		},
+	);
+});
