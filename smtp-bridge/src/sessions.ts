@@ -14,7 +14,7 @@ import { LineEndingGuard } from "./line-endings.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
 import { authReply, dataReply, type SmtpReply } from "./replies.js";
-import type { WorkerClient } from "./worker-client.js";
+import type { Login, WorkerClient } from "./worker-client.js";
 
 type Callback = (error?: Error | null) => void;
 
@@ -33,8 +33,8 @@ export type SessionDeps = { config: Config; worker: WorkerClient; metrics: Metri
 export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): Handlers {
 	const perIp = new PerIpCounter(config.SMTP_MAX_CONNECTIONS_PER_IP);
 	const authFailures = new FailureWindow(config.AUTH_FAILURE_LIMIT, config.AUTH_FAILURE_WINDOW_MS);
-	/** Session id → the API key its client logged in with; the only place the bridge keeps it. */
-	const passwords = new Map<string, string>();
+	/** Session id → the login its client gave; the only place the bridge keeps a password. */
+	const logins = new Map<string, Login>();
 	const counted = new Set<string>();
 
 	/** AUTH without TLS is offered only to loopback clients (local development, a sidecar). */
@@ -67,8 +67,8 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 			if (authFailures.blocked(session.remoteAddress)) {
 				return reply({ code: 454, text: "4.7.0 Too many failed logins from your address; try again later" });
 			}
-			const password = auth.password ?? "";
-			worker.auth(password).then(
+			const login: Login = { username: auth.username ?? "", password: auth.password ?? "" };
+			worker.auth(login).then(
 				(answer) => {
 					const refusal = authReply(answer);
 					if (refusal) {
@@ -79,7 +79,7 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 						log("info", "auth refused", { session: session.id, code: refusal.code });
 						return reply(refusal);
 					}
-					passwords.set(session.id, password);
+					logins.set(session.id, login);
 					const response: SMTPServerAuthenticationResponse = { user: auth.username ?? "smtp" };
 					callback(null, response);
 				},
@@ -88,7 +88,7 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 		},
 
 		onMailFrom(_address: SMTPServerAddress, session, callback: Callback) {
-			if (!passwords.has(session.id)) {
+			if (!logins.has(session.id)) {
 				return callback(
 					smtpError({
 						code: 530,
@@ -134,11 +134,11 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 						},
 					);
 				}
-				const password = passwords.get(session.id);
-				if (password === undefined) return finish({ code: 530, text: "5.7.0 Authentication required" });
+				const login = logins.get(session.id);
+				if (login === undefined) return finish({ code: 530, text: "5.7.0 Authentication required" });
 				const mailFrom = session.envelope.mailFrom;
 				worker
-					.submit(password, {
+					.submit(login, {
 						mailFrom: mailFrom ? mailFrom.address : "",
 						rcptTo: session.envelope.rcptTo.map((r) => r.address),
 						raw: Buffer.concat(chunks),
@@ -155,7 +155,7 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 		},
 
 		onClose(session) {
-			passwords.delete(session.id);
+			logins.delete(session.id);
 			if (counted.delete(session.id)) {
 				perIp.release(session.remoteAddress);
 				metrics.sessionsActive--;

@@ -1,6 +1,7 @@
 // The bridge's two calls to the Worker, each with a timeout and a classified answer:
 // POST /v1/smtp/auth when a client logs in (successes cached briefly) and POST /v1/smtp/messages
-// for each message, both with the client's password (an API key) as the bearer token.
+// for each message, both with the client's AUTH user name and password as Basic credentials (the
+// Worker takes an API key as the password whatever the user name, or an SMTP credential).
 import { createHash } from "node:crypto";
 
 /** How a call ended: the Worker's JSON answer, or no answer at all. */
@@ -10,6 +11,9 @@ export type WorkerAnswer =
 	| { kind: "unreachable"; reason: "timeout" | "network" | "bad_response" };
 
 export type Submission = { mailFrom: string; rcptTo: string[]; raw: Buffer };
+export type Login = { username: string; password: string };
+
+const basic = (login: Login) => `Basic ${Buffer.from(`${login.username}:${login.password}`).toString("base64")}`;
 
 export type WorkerClientOptions = {
 	baseUrl: string;
@@ -27,11 +31,11 @@ export class WorkerClient {
 	constructor(private readonly options: WorkerClientOptions) {}
 
 	/** Checks a key; a success is remembered for authCacheMs, a refusal never (the limiter counts it). */
-	async auth(password: string): Promise<WorkerAnswer> {
-		const id = createHash("sha256").update(password).digest("hex");
+	async auth(login: Login): Promise<WorkerAnswer> {
+		const id = createHash("sha256").update(`${login.username}\n${login.password}`).digest("hex");
 		const until = this.authCache.get(id);
 		if (until !== undefined && until > Date.now()) return { kind: "ok", status: 200, body: {}, replayed: false };
-		const answer = await this.call("/v1/smtp/auth", password, "{}");
+		const answer = await this.call("/v1/smtp/auth", login, "{}");
 		if (answer.kind === "ok" && this.options.authCacheMs > 0) {
 			this.authCache.delete(id);
 			this.authCache.set(id, Date.now() + this.options.authCacheMs);
@@ -43,7 +47,7 @@ export class WorkerClient {
 		return answer;
 	}
 
-	submit(password: string, submission: Submission): Promise<WorkerAnswer> {
+	submit(login: Login, submission: Submission): Promise<WorkerAnswer> {
 		// Key order is fixed: the Worker fingerprints the body for idempotency, so the same SMTP
 		// transaction retried must serialize to the same bytes.
 		const body = JSON.stringify({
@@ -51,16 +55,16 @@ export class WorkerClient {
 			rcpt_to: submission.rcptTo,
 			raw: submission.raw.toString("base64"),
 		});
-		return this.call("/v1/smtp/messages", password, body);
+		return this.call("/v1/smtp/messages", login, body);
 	}
 
-	private async call(path: string, password: string, body: string): Promise<WorkerAnswer> {
+	private async call(path: string, login: Login, body: string): Promise<WorkerAnswer> {
 		const started = performance.now();
 		let response: Response;
 		try {
 			response = await fetch(new URL(path, this.options.baseUrl), {
 				method: "POST",
-				headers: { authorization: `Bearer ${password}`, "content-type": "application/json" },
+				headers: { authorization: basic(login), "content-type": "application/json" },
 				body,
 				signal: AbortSignal.timeout(this.options.timeoutMs),
 				redirect: "manual",

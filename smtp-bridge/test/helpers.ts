@@ -19,9 +19,16 @@ export type WorkerCall = { path: string; authorization: string | undefined; body
 export type WorkerReply = { status: number; body: unknown; headers?: Record<string, string> } | "hang" | "reset";
 export type WorkerHandler = (call: WorkerCall) => WorkerReply | Promise<WorkerReply>;
 
-/** Answers like the real Worker: auth for KEY, 202 with a fresh id for every message. */
+/** The password in a call's Basic credentials. */
+export const passwordOf = (call: WorkerCall): string => {
+	const b64 = /^Basic (\S+)$/.exec(call.authorization ?? "")?.[1] ?? "";
+	const decoded = Buffer.from(b64, "base64").toString("utf8");
+	return decoded.slice(decoded.indexOf(":") + 1);
+};
+
+/** Answers like the real Worker: auth for KEY (any user name), 202 with a fresh id for every message. */
 export const defaultWorker: WorkerHandler = (call) => {
-	if (call.authorization !== `Bearer ${KEY}`) {
+	if (passwordOf(call) !== KEY) {
 		return { status: 401, body: { error: { code: "unauthorized", message: "Invalid API key.", request_id: "req_1" } } };
 	}
 	if (call.path === "/v1/smtp/auth") return { status: 200, body: { workspace_id: "ws_1" } };

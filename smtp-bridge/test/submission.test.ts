@@ -59,8 +59,10 @@ describe("submission through the bridge", () => {
 	it("hands the Worker the envelope and the client's exact bytes, and answers 250 with the id", async () => {
 		const info = await send(transport(), ["ada@x.test", "bcc@y.test"]);
 		const [auth, message] = worker.calls;
-		expect(auth).toMatchObject({ path: "/v1/smtp/auth", authorization: `Bearer ${KEY}` });
-		expect(message).toMatchObject({ path: "/v1/smtp/messages", authorization: `Bearer ${KEY}` });
+		// The client's user name and password, as Basic credentials.
+		const basic = `Basic ${Buffer.from(`demo:${KEY}`).toString("base64")}`;
+		expect(auth).toMatchObject({ path: "/v1/smtp/auth", authorization: basic });
+		expect(message).toMatchObject({ path: "/v1/smtp/messages", authorization: basic });
 		expect(message?.body).toMatchObject({ mail_from: "bounce@example.test", rcpt_to: ["ada@x.test", "bcc@y.test"] });
 		// Dot-stuffing undone, nothing added (no Received header: the Worker fingerprints these bytes).
 		expect(Buffer.from(String(message?.body.raw), "base64").toString("utf8")).toBe(RAW);

@@ -10,6 +10,7 @@ import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
 import { registerSmtpRoutes } from "./routes/smtp";
+import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -25,6 +26,7 @@ export function createApp(): App {
 	registerGatewayRoutes(app);
 	registerWorkspaceRoutes(app);
 	registerSmtpRoutes(app);
+	registerSmtpCredentialRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -16,6 +16,7 @@ const BASE = Number(process.env.MQ_TEST_PORT ?? 8790);
 const PORT = BASE + 2;
 const SMTP_PORT = BASE + 3;
 const auth = { authorization: `Bearer ${DEMO_KEY}` };
+const AUTH_CACHE_MS = 500;
 
 let dir = "";
 let worker: ChildProcess | undefined;
@@ -34,7 +35,12 @@ beforeAll(async () => {
 	url = started.url;
 	const b = await startBridge({
 		workerUrl: url,
-		env: { SMTP_LISTEN: `${SMTP_PORT}/starttls`, TLS_DIR: join(dir, "tls"), HEALTH_PORT: "" },
+		env: {
+			SMTP_LISTEN: `${SMTP_PORT}/starttls`,
+			TLS_DIR: join(dir, "tls"),
+			HEALTH_PORT: "",
+			AUTH_CACHE_MS: String(AUTH_CACHE_MS),
+		},
 		onLine: () => {},
 	});
 	bridge = b.child;
@@ -132,6 +138,33 @@ describe("SMTP through the bridge into the local relay", () => {
 			tls: { rejectUnauthorized: false },
 		});
 		const error = await t.verify().then(
+			() => null,
+			(e: { responseCode?: number }) => e,
+		);
+		expect(error?.responseCode).toBe(535);
+	});
+
+	it("an SMTP credential from /v1/smtp-credentials logs in and sends; revoked, it gets 535", async () => {
+		const res = await fetch(`${url}/v1/smtp-credentials`, {
+			method: "POST",
+			headers: { ...auth, "content-type": "application/json" },
+			body: JSON.stringify({ name: "crm", mode: "test", allowed_domains: ["example.test"] }),
+		});
+		expect(res.status).toBe(201);
+		const cred = (await res.json()) as { id: string; username: string; password: string };
+		const login = nodemailer.createTransport({
+			host: "127.0.0.1",
+			port: SMTP_PORT,
+			auth: { user: cred.username, pass: cred.password },
+			tls: { rejectUnauthorized: false },
+		});
+		const info = await login.sendMail({ from: "app@example.test", to: "ada@x.test", subject: "cred", text: "hi" });
+		const id = /queued as (\S+)$/.exec(info.response)?.[1] ?? "";
+		expect((await untilSent(id)).status).toBe("sent");
+		await fetch(`${url}/v1/smtp-credentials/${cred.id}`, { method: "DELETE", headers: auth });
+		// The bridge caches a successful AUTH for AUTH_CACHE_MS; a new login after that is refused.
+		await new Promise((r) => setTimeout(r, AUTH_CACHE_MS + 100));
+		const error = await login.verify().then(
 			() => null,
 			(e: { responseCode?: number }) => e,
 		);

@@ -1,5 +1,5 @@
 // /v1/smtp: what the SMTP bridge (smtp-bridge/) calls on behalf of an SMTP client, authenticated with
-// the API key the client gave as its AUTH password. `auth` checks the key when the client logs in;
+// the client's AUTH user name and password (an API key, or an SMTP credential) as Basic credentials. `auth` checks the key when the client logs in;
 // `messages` takes one message as received (envelope + raw RFC 5322) and accepts it through the same
 // validateSend/submitOne path as POST /v1/emails, so limits, idempotency, routing and events match.
 import { createRoute, z } from "@hono/zod-openapi";
@@ -10,8 +10,8 @@ import { submitOne } from "../../domain/messages/submit";
 import { ApiError } from "../../errors";
 import { fromBase64 } from "../../lib/encoding";
 import type { App, AppEnv } from "../context";
-import { authed } from "../middleware/auth";
-import { authErrors, bearerSecurity, bodyErrors, conflict, jsonContent, unavailable } from "../schemas/common";
+import { smtpAuthed } from "../middleware/smtp-auth";
+import { authErrors, bodyErrors, conflict, jsonContent, unavailable } from "../schemas/common";
 import { AcceptedSchema } from "../schemas/emails";
 
 const SMTP_MESSAGES_PATH = "/v1/smtp/messages";
@@ -38,15 +38,17 @@ const SmtpMessageSchema = z
 	})
 	.openapi("SmtpMessage");
 
+const smtpSecurity: Record<string, string[]>[] = [{ bearerAuth: [] }, { smtpBasic: [] }];
+
 const authRoute = createRoute({
 	method: "post",
 	path: "/v1/smtp/auth",
 	tags: ["SMTP"],
 	summary: "Check an SMTP client's credentials",
 	description:
-		"The SMTP bridge calls this when a client sends AUTH, with the client's password (an API key with the email:send scope) as the bearer token.",
-	security: bearerSecurity,
-	middleware: authed("email:send"),
+		"The SMTP bridge calls this when a client sends AUTH, with the client's user name and password as Basic credentials: a password that is an API key (email:send) is checked as that key, anything else as an SMTP credential.",
+	security: smtpSecurity,
+	middleware: smtpAuthed(),
 	responses: { 200: jsonContent(SmtpAuthSchema, "The key may send"), ...authErrors },
 });
 
@@ -57,8 +59,8 @@ const messageRoute = createRoute({
 	summary: "Submit a message received over SMTP",
 	description:
 		"Parses the raw message and accepts it exactly as POST /v1/emails would. X-Tags, X-Metadata and X-Idempotency-Key are read and stripped; without X-Idempotency-Key the Message-ID and envelope make a retry of the same transaction a replay. Answers 202 once the message is durable on the send queue.",
-	security: bearerSecurity,
-	middleware: authed("email:send"),
+	security: smtpSecurity,
+	middleware: smtpAuthed(),
 	request: { body: { required: true, content: { "application/json": { schema: SmtpMessageSchema } } } },
 	responses: {
 		202: jsonContent(AcceptedSchema, "Accepted and queued"),
@@ -92,6 +94,11 @@ function idempotencyOf(c: Context<AppEnv>, key: string | null): IdempotencyReque
 }
 
 export function registerSmtpRoutes(app: App): void {
+	app.openAPIRegistry.registerComponent("securitySchemes", "smtpBasic", {
+		type: "http",
+		scheme: "basic",
+		description: "The SMTP client's AUTH user name and password (an API key or an SMTP credential).",
+	});
 	app.openapi(authRoute, (c) => {
 		const p = c.var.principal;
 		return c.json({ workspace_id: p.workspaceId, key_id: p.keyId, mode: p.mode, sandbox: p.sandbox }, 200);
