@@ -8,6 +8,8 @@ export type Secrets = {
 	SIGNING_KEY: string;
 	/** Base64 of 32 random bytes: AES-256-GCM key for credentials at rest. */
 	ENCRYPTION_KEY: string;
+	/** Optional: enables POST /v1/smtp/relay for the SMTP bridge's trusted networks. */
+	SMTP_BRIDGE_SECRET?: string;
 };
 
 export type Env = Cloudflare.Env & Secrets;
@@ -23,6 +25,8 @@ const configSchema = z.object({
 	DELIVERY_TIMEOUT_MS: z.coerce.number().int().positive().max(120_000).default(30_000),
 	SIGNING_KEY: z.string().min(32, "SIGNING_KEY must be at least 32 characters"),
 	ENCRYPTION_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v), "ENCRYPTION_KEY must be base64 of 32 bytes"),
+	/** Shared with the SMTP bridge for unauthenticated relay from its trusted networks; unset: off. */
+	SMTP_BRIDGE_SECRET: z.string().min(32, "SMTP_BRIDGE_SECRET must be at least 32 characters").optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 // The bridge's configuration: environment variables, validated once at start (README "Configuration").
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /** `starttls`: plain with STARTTLS (AUTH only after it, except from loopback); `tls`: implicit TLS. */
@@ -34,6 +35,26 @@ const listeners = z
 	})
 	.refine((l) => l.length > 0, "at least one listener");
 
+/** `10.0.0.0/8, 192.168.1.7, fd00::/8`: addresses and ranges, comma separated. */
+const cidrs = z.string().transform((text, ctx): string[] => {
+	const out: string[] = [];
+	for (const part of text
+		.split(",")
+		.map((p) => p.trim())
+		.filter(Boolean)) {
+		const [address = "", bits] = part.split("/");
+		const family = isIP(address);
+		const max = family === 4 ? 32 : 128;
+		const prefix = bits === undefined ? max : Number(bits);
+		if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
+			ctx.addIssue({ code: "custom", message: `"${part}" is not an IPv4/IPv6 address or CIDR range` });
+			return z.NEVER;
+		}
+		out.push(`${address}/${prefix}`);
+	}
+	return out;
+});
+
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 export const configSchema = z
@@ -63,6 +84,13 @@ export const configSchema = z
 			.default(2580)
 			.transform((v) => (v === "" ? null : v)),
 		HEALTH_HOST: z.string().min(1).default("127.0.0.1"),
+		/** Clients here may send without AUTH, as the workspace that verified the From domain. */
+		TRUSTED_NETWORKS: cidrs.default([]),
+		/** The Worker's SMTP_BRIDGE_SECRET; needed for TRUSTED_NETWORKS. */
+		BRIDGE_SECRET: z.string().min(32).optional(),
+	})
+	.refine((c) => c.TRUSTED_NETWORKS.length === 0 || c.BRIDGE_SECRET !== undefined, {
+		message: "TRUSTED_NETWORKS needs BRIDGE_SECRET (the Worker's SMTP_BRIDGE_SECRET)",
 	})
 	.refine((c) => (c.TLS_CERT_FILE === undefined) === (c.TLS_KEY_FILE === undefined), {
 		message: "TLS_CERT_FILE and TLS_KEY_FILE are set together",

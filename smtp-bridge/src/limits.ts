@@ -1,3 +1,5 @@
+import { BlockList, isIP } from "node:net";
+
 // Per-IP limits: open connections, and AUTH failures in a sliding window (a password guesser is cut
 // off before it can try many keys; the Worker's own 401s stay cheap because of its key cache).
 
@@ -43,6 +45,16 @@ export class FailureWindow {
 	record(ip: string, now = Date.now()): void {
 		this.failures.set(ip, [...this.recent(ip, now), now]);
 	}
+}
+
+/** Membership in a CIDR list; IPv4-mapped IPv6 addresses match their IPv4 ranges. */
+export function networkList(ranges: readonly string[]): (ip: string) => boolean {
+	const list = new BlockList();
+	for (const range of ranges) {
+		const [address = "", bits = ""] = range.split("/");
+		list.addSubnet(address, Number(bits), isIP(address) === 4 ? "ipv4" : "ipv6");
+	}
+	return (ip) => ranges.length > 0 && isIP(ip) !== 0 && list.check(ip, isIP(ip) === 4 ? "ipv4" : "ipv6");
 }
 
 export function isLoopback(ip: string): boolean {

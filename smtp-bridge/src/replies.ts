@@ -19,8 +19,15 @@ const CONTENT_REFUSALS = new Set([
 	"idempotency_key_reused",
 ]);
 
-export function dataReply(answer: WorkerAnswer): SmtpReply {
+/**
+ * `relay`: the message came without AUTH from a trusted network, so a 401/403 is about the bridge's
+ * own secret, not the client: temporary, for the operator to fix, never "bad credentials".
+ */
+export function dataReply(answer: WorkerAnswer, relay = false): SmtpReply {
 	if (answer.kind === "unreachable") return TEMPORARY;
+	if (relay && answer.kind === "refused" && (answer.code === "unauthorized" || answer.code === "forbidden")) {
+		return TEMPORARY;
+	}
 	if (answer.kind === "ok") {
 		const id = typeof answer.body.id === "string" ? answer.body.id : null;
 		// A 2xx without an id is not the contract: never claim durability on a guess.

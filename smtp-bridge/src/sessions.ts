@@ -9,7 +9,7 @@ import type {
 	SMTPServerSession,
 } from "smtp-server";
 import type { Config } from "./config.js";
-import { FailureWindow, isLoopback, PerIpCounter } from "./limits.js";
+import { FailureWindow, isLoopback, networkList, PerIpCounter } from "./limits.js";
 import { LineEndingGuard } from "./line-endings.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
@@ -36,6 +36,8 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 	/** Session id → the login its client gave; the only place the bridge keeps a password. */
 	const logins = new Map<string, Login>();
 	const counted = new Set<string>();
+	const trusted = networkList(config.TRUSTED_NETWORKS);
+	const secret = config.BRIDGE_SECRET;
 
 	/** AUTH without TLS is offered only to loopback clients (local development, a sidecar). */
 	const plainAuthAllowed = (session: SMTPServerSession) =>
@@ -88,7 +90,7 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 		},
 
 		onMailFrom(_address: SMTPServerAddress, session, callback: Callback) {
-			if (!logins.has(session.id)) {
+			if (!logins.has(session.id) && !trusted(session.remoteAddress)) {
 				return callback(
 					smtpError({
 						code: 530,
@@ -135,22 +137,28 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 					);
 				}
 				const login = logins.get(session.id);
-				if (login === undefined) return finish({ code: 530, text: "5.7.0 Authentication required" });
 				const mailFrom = session.envelope.mailFrom;
-				worker
-					.submit(login, {
-						mailFrom: mailFrom ? mailFrom.address : "",
-						rcptTo: session.envelope.rcptTo.map((r) => r.address),
-						raw: Buffer.concat(chunks),
-					})
-					.then(
-						(answer) => {
-							const reply = dataReply(answer);
-							const id = answer.kind === "ok" && typeof answer.body.id === "string" ? answer.body.id : "";
-							finish(reply, answer.kind === "unreachable" ? { worker: answer.reason } : { id });
-						},
-						() => finish({ code: 451, text: "4.3.0 Temporary failure, message not accepted; try again later" }),
-					);
+				const submission = {
+					mailFrom: mailFrom ? mailFrom.address : "",
+					rcptTo: session.envelope.rcptTo.map((r) => r.address),
+					raw: Buffer.concat(chunks),
+				};
+				// Without a login the client is in TRUSTED_NETWORKS (onMailFrom let it through).
+				const relay = login === undefined;
+				if (relay && (secret === undefined || !trusted(session.remoteAddress))) {
+					return finish({ code: 530, text: "5.7.0 Authentication required" });
+				}
+				(login ? worker.submit(login, submission) : worker.relay(secret ?? "", submission)).then(
+					(answer) => {
+						const reply = dataReply(answer, relay);
+						if (relay && answer.kind === "refused" && (answer.code === "unauthorized" || answer.code === "forbidden")) {
+							log("error", "relay refused by the Worker: check BRIDGE_SECRET", { status: answer.status });
+						}
+						const id = answer.kind === "ok" && typeof answer.body.id === "string" ? answer.body.id : "";
+						finish(reply, answer.kind === "unreachable" ? { worker: answer.reason } : { id });
+					},
+					() => finish({ code: 451, text: "4.3.0 Temporary failure, message not accepted; try again later" }),
+				);
 			});
 		},
 

@@ -22,6 +22,18 @@ export type WorkerClientOptions = {
 	onLatency?: (ms: number, path: string) => void;
 };
 
+/**
+ * Key order is fixed: the Worker fingerprints the body for idempotency, so the same SMTP transaction
+ * retried must serialize to the same bytes.
+ */
+function serialize(submission: Submission): string {
+	return JSON.stringify({
+		mail_from: submission.mailFrom,
+		rcpt_to: submission.rcptTo,
+		raw: submission.raw.toString("base64"),
+	});
+}
+
 /** Bounds the auth cache: a flood of distinct passwords only evicts the oldest entries. */
 const MAX_AUTH_CACHE = 10_000;
 
@@ -30,12 +42,17 @@ export class WorkerClient {
 
 	constructor(private readonly options: WorkerClientOptions) {}
 
+	/** Relay for a trusted network: no client login, the bridge's own secret. */
+	relay(secret: string, submission: Submission): Promise<WorkerAnswer> {
+		return this.call("/v1/smtp/relay", `Bearer ${secret}`, serialize(submission));
+	}
+
 	/** Checks a key; a success is remembered for authCacheMs, a refusal never (the limiter counts it). */
 	async auth(login: Login): Promise<WorkerAnswer> {
 		const id = createHash("sha256").update(`${login.username}\n${login.password}`).digest("hex");
 		const until = this.authCache.get(id);
 		if (until !== undefined && until > Date.now()) return { kind: "ok", status: 200, body: {}, replayed: false };
-		const answer = await this.call("/v1/smtp/auth", login, "{}");
+		const answer = await this.call("/v1/smtp/auth", basic(login), "{}");
 		if (answer.kind === "ok" && this.options.authCacheMs > 0) {
 			this.authCache.delete(id);
 			this.authCache.set(id, Date.now() + this.options.authCacheMs);
@@ -48,23 +65,16 @@ export class WorkerClient {
 	}
 
 	submit(login: Login, submission: Submission): Promise<WorkerAnswer> {
-		// Key order is fixed: the Worker fingerprints the body for idempotency, so the same SMTP
-		// transaction retried must serialize to the same bytes.
-		const body = JSON.stringify({
-			mail_from: submission.mailFrom,
-			rcpt_to: submission.rcptTo,
-			raw: submission.raw.toString("base64"),
-		});
-		return this.call("/v1/smtp/messages", login, body);
+		return this.call("/v1/smtp/messages", basic(login), serialize(submission));
 	}
 
-	private async call(path: string, login: Login, body: string): Promise<WorkerAnswer> {
+	private async call(path: string, authorization: string, body: string): Promise<WorkerAnswer> {
 		const started = performance.now();
 		let response: Response;
 		try {
 			response = await fetch(new URL(path, this.options.baseUrl), {
 				method: "POST",
-				headers: { authorization: basic(login), "content-type": "application/json" },
+				headers: { authorization, "content-type": "application/json" },
 				body,
 				signal: AbortSignal.timeout(this.options.timeoutMs),
 				redirect: "manual",

@@ -28,7 +28,8 @@ export const passwordOf = (call: WorkerCall): string => {
 
 /** Answers like the real Worker: auth for KEY (any user name), 202 with a fresh id for every message. */
 export const defaultWorker: WorkerHandler = (call) => {
-	if (passwordOf(call) !== KEY) {
+	const relayed = call.path === "/v1/smtp/relay" && call.authorization?.startsWith("Bearer ");
+	if (!relayed && passwordOf(call) !== KEY) {
 		return { status: 401, body: { error: { code: "unauthorized", message: "Invalid API key.", request_id: "req_1" } } };
 	}
 	if (call.path === "/v1/smtp/auth") return { status: 200, body: { workspace_id: "ws_1" } };

@@ -2,7 +2,7 @@
 // client, SMTP smuggling, commands pipelined before STARTTLS, connection and AUTH-failure limits.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Bridge } from "../src/bridge.js";
-import { authPlain, type FakeWorker, fakeWorker, KEY, portOf, RawSmtp, testBridge } from "./helpers.js";
+import { authPlain, defaultWorker, type FakeWorker, fakeWorker, KEY, portOf, RawSmtp, testBridge } from "./helpers.js";
 
 let worker: FakeWorker;
 const bridges: Bridge[] = [];
@@ -65,6 +65,54 @@ describe("AUTH needs TLS, except from loopback", () => {
 		await c.command("EHLO client.test");
 		expect(await c.command("MAIL FROM:<a@example.test>")).toMatch(/^530 5\.7\.0/);
 		c.close();
+	});
+});
+
+describe("trusted networks", () => {
+	const SECRET = "bridge-secret-0123456789abcdef0123456789";
+
+	it("relays without AUTH from TRUSTED_NETWORKS with the bridge secret, and only from there", async () => {
+		const b = await bridgeWith({ TRUSTED_NETWORKS: "10.0.0.0/8, 127.0.0.1", BRIDGE_SECRET: SECRET });
+		const c = await greeted(portOf(b));
+		await c.command("EHLO client.test");
+		expect(await c.command("MAIL FROM:<app@example.test>")).toMatch(/^250 /);
+		await c.command("RCPT TO:<ada@x.test>");
+		await c.command("DATA");
+		expect(await c.command("From: app@example.test\r\nSubject: a\r\n\r\nhi\r\n.")).toMatch(/^250 2\.0\.0 Ok/);
+		c.close();
+		const call = worker.calls.at(-1);
+		expect(call).toMatchObject({ path: "/v1/smtp/relay", authorization: `Bearer ${SECRET}` });
+
+		const outside = await bridgeWith({ TRUSTED_NETWORKS: "10.0.0.0/8", BRIDGE_SECRET: SECRET });
+		const d = await greeted(portOf(outside));
+		await d.command("EHLO client.test");
+		expect(await d.command("MAIL FROM:<app@example.test>")).toMatch(/^530 /);
+		d.close();
+	});
+
+	it("answers 451, not 535, when the Worker refuses the bridge's secret", async () => {
+		worker.set((call) =>
+			call.path === "/v1/smtp/relay"
+				? { status: 401, body: { error: { code: "unauthorized", message: "Invalid bridge secret.", request_id: "r" } } }
+				: { status: 200, body: {} },
+		);
+		try {
+			const b = await bridgeWith({ TRUSTED_NETWORKS: "127.0.0.0/8", BRIDGE_SECRET: SECRET });
+			const c = await greeted(portOf(b));
+			await c.command("EHLO client.test");
+			await c.command("MAIL FROM:<app@example.test>");
+			await c.command("RCPT TO:<ada@x.test>");
+			await c.command("DATA");
+			expect(await c.command("Subject: a\r\n\r\nhi\r\n.")).toMatch(/^451 4\.3\.0/);
+			c.close();
+		} finally {
+			worker.set(defaultWorker);
+		}
+	});
+
+	it("will not start with TRUSTED_NETWORKS but no BRIDGE_SECRET, or with a bad range", async () => {
+		await expect(bridgeWith({ TRUSTED_NETWORKS: "10.0.0.0/8" })).rejects.toThrow(/BRIDGE_SECRET/);
+		await expect(bridgeWith({ TRUSTED_NETWORKS: "10.0.0.0/33", BRIDGE_SECRET: SECRET })).rejects.toThrow(/CIDR/);
 	});
 });
 

@@ -17,6 +17,10 @@ const PORT = BASE + 2;
 const SMTP_PORT = BASE + 3;
 const auth = { authorization: `Bearer ${DEMO_KEY}` };
 const AUTH_CACHE_MS = 500;
+const BRIDGE_SECRET = "node-test-bridge-secret-0123456789abcdef";
+// The relay's own address range for unauthenticated relay: 127.0.0.2 (Linux routes all 127/8 to lo),
+// so clients on 127.0.0.1 still have to log in.
+const TRUSTED = "127.0.0.2";
 
 let dir = "";
 let worker: ChildProcess | undefined;
@@ -28,7 +32,12 @@ beforeAll(async () => {
 	ensureDevVars();
 	applyMigrations(dir, { quiet: true });
 	seedDemo(dir, { quiet: true });
-	const started = await startWorker({ port: PORT, persistTo: dir, inheritOutput: false });
+	const started = await startWorker({
+		port: PORT,
+		persistTo: dir,
+		inheritOutput: false,
+		vars: { SMTP_BRIDGE_SECRET: BRIDGE_SECRET },
+	});
 	worker = started.child;
 	worker.stdout?.resume();
 	worker.stderr?.resume();
@@ -40,6 +49,8 @@ beforeAll(async () => {
 			TLS_DIR: join(dir, "tls"),
 			HEALTH_PORT: "",
 			AUTH_CACHE_MS: String(AUTH_CACHE_MS),
+			TRUSTED_NETWORKS: `${TRUSTED}/32`,
+			BRIDGE_SECRET,
 		},
 		onLine: () => {},
 	});
@@ -169,6 +180,26 @@ describe("SMTP through the bridge into the local relay", () => {
 			(e: { responseCode?: number }) => e,
 		);
 		expect(error?.responseCode).toBe(535);
+	});
+
+	it("relays without AUTH from a trusted network as the workspace that verified the From domain", async () => {
+		const relay = nodemailer.createTransport({
+			host: "127.0.0.1",
+			port: SMTP_PORT,
+			localAddress: TRUSTED,
+			ignoreTLS: true,
+		});
+		const info = await relay.sendMail({ from: "app@example.test", to: "ada@x.test", subject: "relayed", text: "hi" });
+		const id = /queued as (\S+)$/.exec(info.response)?.[1] ?? "";
+		// Readable with the demo workspace's key: it was sent as that workspace.
+		expect((await untilSent(id)).status).toBe("sent");
+		// The same client from an untrusted address must log in.
+		const outsider = nodemailer.createTransport({ host: "127.0.0.1", port: SMTP_PORT, ignoreTLS: true });
+		const error = await outsider.sendMail({ from: "app@example.test", to: "ada@x.test", subject: "x", text: "x" }).then(
+			() => null,
+			(e: { responseCode?: number }) => e,
+		);
+		expect(error?.responseCode).toBe(530);
 	});
 
 	const available = ensureSwaks();

@@ -4,17 +4,22 @@
 // validateSend/submitOne path as POST /v1/emails, so limits, idempotency, routing and events match.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
 import type { IdempotencyRequest } from "../../domain/idempotency";
 import { parseSubmission } from "../../domain/messages/from-mime";
+import { checkBridgeSecret, relaySender } from "../../domain/messages/relay";
 import { submitOne } from "../../domain/messages/submit";
+import type { Sender } from "../../domain/messages/validate";
 import { ApiError } from "../../errors";
 import { fromBase64 } from "../../lib/encoding";
 import type { App, AppEnv } from "../context";
+import { jsonBody, limitBody } from "../middleware/json-body";
 import { smtpAuthed } from "../middleware/smtp-auth";
 import { authErrors, bodyErrors, conflict, jsonContent, unavailable } from "../schemas/common";
 import { AcceptedSchema } from "../schemas/emails";
 
 const SMTP_MESSAGES_PATH = "/v1/smtp/messages";
+const SMTP_RELAY_PATH = "/v1/smtp/relay";
 
 const SmtpAuthSchema = z
 	.object({
@@ -71,6 +76,32 @@ const messageRoute = createRoute({
 	},
 });
 
+/** The bridge itself, by SMTP_BRIDGE_SECRET: checked before a byte of the body is read. */
+const bridgeOnly = createMiddleware<AppEnv>(async (c, next) => {
+	const refused = checkBridgeSecret(c.var.config.SMTP_BRIDGE_SECRET, c.req.header("authorization"));
+	if (refused) throw refused;
+	await next();
+});
+
+const relayRoute = createRoute({
+	method: "post",
+	path: SMTP_RELAY_PATH,
+	tags: ["SMTP"],
+	summary: "Relay a message the bridge took without AUTH from a trusted network",
+	description:
+		"Called by the SMTP bridge only, with SMTP_BRIDGE_SECRET as the bearer token. The message is sent as the one active workspace that verified its From domain; otherwise exactly as POST /v1/smtp/messages.",
+	security: [{ bearerAuth: [] }],
+	middleware: [bridgeOnly, limitBody, jsonBody],
+	request: { body: { required: true, content: { "application/json": { schema: SmtpMessageSchema } } } },
+	responses: {
+		202: jsonContent(AcceptedSchema, "Accepted and queued"),
+		...authErrors,
+		...bodyErrors,
+		...conflict,
+		...unavailable,
+	},
+});
+
 function decodeRaw(raw: string): Uint8Array {
 	try {
 		return fromBase64(raw);
@@ -81,16 +112,32 @@ function decodeRaw(raw: string): Uint8Array {
 	}
 }
 
-function idempotencyOf(c: Context<AppEnv>, key: string | null): IdempotencyRequest | null {
+function idempotencyOf(c: Context<AppEnv>, workspaceId: string, key: string | null): IdempotencyRequest | null {
 	if (key === null) return null;
-	return {
-		store: c.env.IDEMPOTENCY,
-		workspaceId: c.var.principal.workspaceId,
-		key,
-		method: "POST",
-		path: SMTP_MESSAGES_PATH,
-		body: c.var.rawBody,
-	};
+	// One path for both routes: a relayed retry of a message first sent with AUTH is the same message.
+	return { store: c.env.IDEMPOTENCY, workspaceId, key, method: "POST", path: SMTP_MESSAGES_PATH, body: c.var.rawBody };
+}
+
+type SmtpBody = z.infer<typeof SmtpMessageSchema>;
+
+/** Parse, pick the sender, accept through submitOne: the one path both routes share. */
+async function accept(
+	c: Context<AppEnv>,
+	body: SmtpBody,
+	senderFor: (input: Record<string, unknown>) => Promise<Sender>,
+): Promise<{ body: z.infer<typeof AcceptedSchema>; headers: Record<string, string> }> {
+	const parsed = await parseSubmission(decodeRaw(body.raw), { mailFrom: body.mail_from, rcptTo: body.rcpt_to });
+	if (!parsed.ok) throw parsed.error;
+	const sender = await senderFor(parsed.value.input);
+	const outcome = await submitOne(
+		parsed.value.input,
+		sender,
+		{ signingKey: c.var.config.SIGNING_KEY, queue: c.env.SEND_QUEUE, bodies: c.env.BODIES },
+		idempotencyOf(c, sender.workspaceId, parsed.value.idempotencyKey),
+	);
+	if (!outcome.ok) throw outcome.error;
+	const headers: Record<string, string> = outcome.value.replayed ? { "Idempotent-Replayed": "true" } : {};
+	return { body: outcome.value.body as z.infer<typeof AcceptedSchema>, headers };
 }
 
 export function registerSmtpRoutes(app: App): void {
@@ -105,18 +152,22 @@ export function registerSmtpRoutes(app: App): void {
 	});
 
 	app.openapi(messageRoute, async (c) => {
-		const body = c.req.valid("json");
-		const parsed = await parseSubmission(decodeRaw(body.raw), { mailFrom: body.mail_from, rcptTo: body.rcpt_to });
-		if (!parsed.ok) throw parsed.error;
 		const p = c.var.principal;
-		const outcome = await submitOne(
-			parsed.value.input,
-			{ workspaceId: p.workspaceId, apiKeyId: p.keyId, sandbox: p.sandbox, verifiedDomains: p.verifiedDomains },
-			{ signingKey: c.var.config.SIGNING_KEY, queue: c.env.SEND_QUEUE, bodies: c.env.BODIES },
-			idempotencyOf(c, parsed.value.idempotencyKey),
-		);
-		if (!outcome.ok) throw outcome.error;
-		const headers: Record<string, string> = outcome.value.replayed ? { "Idempotent-Replayed": "true" } : {};
-		return c.json(outcome.value.body as z.infer<typeof AcceptedSchema>, 202, headers);
+		const { body, headers } = await accept(c, c.req.valid("json"), async () => ({
+			workspaceId: p.workspaceId,
+			apiKeyId: p.keyId,
+			sandbox: p.sandbox,
+			verifiedDomains: p.verifiedDomains,
+		}));
+		return c.json(body, 202, headers);
+	});
+
+	app.openapi(relayRoute, async (c) => {
+		const { body, headers } = await accept(c, c.req.valid("json"), async (input) => {
+			const sender = await relaySender(c.env.DB, input.from);
+			if (!sender.ok) throw sender.error;
+			return sender.value;
+		});
+		return c.json(body, 202, headers);
 	});
 }
