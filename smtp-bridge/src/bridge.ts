@@ -129,12 +129,13 @@ export async function startBridge(config: Config, log: Logger): Promise<Bridge> 
 	let draining = false;
 	let health: HttpServer | null = null;
 	let healthPort: number | null = null;
-	if (config.HEALTH_PORT !== null) {
+	const wanted = config.HEALTH_PORT;
+	if (wanted !== null) {
 		const h = healthServer(metrics, () => draining);
 		health = h;
 		healthPort = await new Promise<number>((resolve, reject) => {
 			h.once("error", reject);
-			h.listen(config.HEALTH_PORT ?? 0, config.HEALTH_HOST, () => resolve((h.address() as AddressInfo).port));
+			h.listen(wanted, config.HEALTH_HOST, () => resolve((h.address() as AddressInfo).port));
 		});
 	}
 
