@@ -1,6 +1,7 @@
 // Two test projects, both run by `npm test`:
 // - workers: inside workerd against the Worker's real bindings (D1, R2, Queues, Durable Objects) as
 //   wrangler.toml declares them, migrations applied before each file;
+// - bridge: the SMTP bridge (smtp-bridge/) with real SMTP clients against a stand-in Worker;
 // - node: the relay as `npm start` runs it (wrangler dev), driven over HTTP from Node.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,6 +50,16 @@ export default defineConfig(async () => {
 						setupFiles: ["./test/helpers/setup.ts"],
 						globalSetup: ["./test/helpers/local-servers.ts"],
 						testTimeout: 20_000,
+					},
+				},
+				{
+					test: {
+						name: "bridge",
+						root: "./smtp-bridge",
+						include: ["test/**/*.test.ts"],
+						environment: "node",
+						testTimeout: 30_000,
+						hookTimeout: 120_000,
 					},
 				},
 				{

@@ -1,7 +1,9 @@
 // `npm start`: the whole relay locally. Writes .dev.vars on first run, applies migrations to the
 // local D1, seeds the demo workspace, runs the Worker (D1, R2, Queues, Durable Objects embedded in
-// Miniflare) on http://localhost:8787, and prints the demo API keys and the local platform token.
-// Ctrl-C stops everything.
+// Miniflare) on http://localhost:8787 and the SMTP bridge on 127.0.0.1:2525, and prints the demo
+// API keys and the local platform token. Ctrl-C stops everything.
+import { join } from "node:path";
+import { BRIDGE_DIR, startBridge } from "./lib/bridge.mjs";
 import { startCron } from "./lib/cron.mjs";
 import {
 	applyMigrations,
@@ -15,6 +17,7 @@ import {
 } from "./lib/local.mjs";
 
 const PORT = Number(process.env.PORT ?? 8787);
+const SMTP_PORT = Number(process.env.SMTP_PORT ?? 2525);
 
 ensureDevVars();
 const { PLATFORM_TOKEN } = readDevVars();
@@ -27,10 +30,20 @@ seedDemo();
 console.log(`== demo workspace "demo" ready; local API keys: ${DEMO_KEY} (test) and ${DEMO_LIVE_KEY} (live)`);
 console.log(`== local platform token (.dev.vars): ${PLATFORM_TOKEN}`);
 
-// Processes started beside the Worker; the SMTP bridge joins this list when it lands.
+// Processes started beside the Worker.
 const processes = [];
 const { child, url } = await startWorker({ port: PORT });
 processes.push(child);
+// The bridge's self-signed certificate is generated on its first start and kept in smtp-bridge/.tls.
+const bridge = await startBridge({
+	workerUrl: url,
+	env: { SMTP_LISTEN: `${SMTP_PORT}/starttls`, TLS_DIR: join(BRIDGE_DIR, ".tls") },
+}).catch((error) => {
+	console.error(`${error.message} (is port ${SMTP_PORT} taken? SMTP_PORT=… picks another); stopping`);
+	child.kill("SIGTERM");
+	process.exit(1);
+});
+processes.push(bridge.child);
 // The recovery sweep finishes what the last run left (its count appears in the Worker's log as
 // "recovery sweep: re-drove N message(s)"); then the cron ticks every minute.
 const stopCron = startCron(url);
@@ -57,6 +70,13 @@ console.log(`
      -H "Authorization: Bearer ${DEMO_KEY}" -H "Content-Type: application/json" \\
      -d '{"from":"App <app@${DEMO_DOMAIN}>","to":["a@x.test"],"subject":"Hi","text":"Hi"}'
 
+ SMTP bridge on 127.0.0.1:${SMTP_PORT} (plain, or STARTTLS with the self-signed certificate in
+ smtp-bridge/.tls/cert.pem). User name: anything (e.g. demo); password: an API key with email:send.
+   swaks --server 127.0.0.1:${SMTP_PORT} --auth PLAIN --auth-user demo --auth-password ${DEMO_KEY} \\
+     --from app@${DEMO_DOMAIN} --to a@x.test --header "Subject: Hi" --body "Hi"
+   nodemailer: createTransport({ host: "127.0.0.1", port: ${SMTP_PORT}, auth: { user: "demo", pass: KEY } })
+ The reply "250 2.0.0 Ok: queued as <id>" carries the id for GET /v1/emails/<id>.
+
  Local queues live in memory: mail accepted but not yet picked up is lost if you stop the relay,
  so let the queue drain (GET /v1/emails shows nothing "queued") before Ctrl-C. Mail already in D1
  is finished by the recovery sweep on the next start.
@@ -76,6 +96,13 @@ process.on("SIGTERM", () => stop("SIGTERM"));
 child.on("exit", (code) => {
 	if (!stopping) {
 		console.error(`wrangler dev exited (${code}); stopping`);
+		stop("SIGTERM");
+		process.exitCode = code ?? 1;
+	}
+});
+bridge.child.on("exit", (code) => {
+	if (!stopping) {
+		console.error(`the SMTP bridge exited (${code}); stopping`);
 		stop("SIGTERM");
 		process.exitCode = code ?? 1;
 	}

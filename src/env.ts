@@ -13,6 +13,8 @@ export type Secrets = {
 	 * malformed one) the platform API refuses every call and the rest of the relay is unaffected.
 	 */
 	PLATFORM_TOKEN?: string;
+	/** Optional: enables POST /v1/smtp/relay for the SMTP bridge's trusted networks. */
+	SMTP_BRIDGE_SECRET?: string;
 };
 
 export type Env = Cloudflare.Env & Secrets;
@@ -50,6 +52,8 @@ const configSchema = z.object({
 	ENCRYPTION_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v), "ENCRYPTION_KEY must be base64 of 32 bytes"),
 	// Checked here, but a bad value disables only the platform API (it says why), not the mail path.
 	PLATFORM_TOKEN: z.string().optional().transform(checkPlatformToken),
+	/** Shared with the SMTP bridge for unauthenticated relay from its trusted networks; unset: off. */
+	SMTP_BRIDGE_SECRET: z.string().min(32, "SMTP_BRIDGE_SECRET must be at least 32 characters").optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -113,6 +113,29 @@ export type RecordStatus = (typeof RECORD_STATUSES)[number];
 /** One record's last check: what it was checked against, what it found, when. */
 export type RecordCheck = { expected: string; status: RecordStatus; found?: string[]; error?: string; at: number };
 
+/**
+ * SMTP logins other than API keys (seed 003's accounts): a generated user name and password (only
+ * its SHA-256 is kept, as for API keys: it is random, not chosen), sending only, optionally limited
+ * to some of the workspace's verified domains.
+ */
+export const smtpCredentials = sqliteTable(
+	"smtp_credentials",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: workspaceRef(),
+		name: text("name").notNull(),
+		username: text("username").notNull().unique(),
+		passwordHash: text("password_hash").notNull(),
+		mode: text("mode", { enum: ["live", "test"] }).notNull(),
+		/** Sender domains this login may use; empty means every verified domain of the workspace. */
+		allowedDomains: text("allowed_domains", { mode: "json" }).$type<string[]>().notNull().default([]),
+		lastUsedAt: integer("last_used_at"),
+		revokedAt: integer("revoked_at"),
+		createdAt: createdAt(),
+	},
+	(t) => [index("smtp_credentials_workspace").on(t.workspaceId, t.createdAt)],
+);
+
 export const domains = sqliteTable(
 	"domains",
 	{

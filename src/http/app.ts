@@ -13,6 +13,8 @@ import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
+import { registerSmtpRoutes } from "./routes/smtp";
+import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -31,6 +33,8 @@ export function createApp(): App {
 	registerPlatformRoutes(app);
 	registerRateLimitRoutes(app);
 	registerQueueRoutes(app);
+	registerSmtpRoutes(app);
+	registerSmtpCredentialRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

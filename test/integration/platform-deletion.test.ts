@@ -100,6 +100,9 @@ async function populated(events = 0) {
 			"INSERT INTO rate_limits (id, workspace_id, scope, window, \"limit\", kind) VALUES (?, ?, 'workspace', 'day', 10, 'soft')",
 		).bind(`rl_${id}`, id),
 		env.DB.prepare(
+			"INSERT INTO smtp_credentials (id, workspace_id, name, username, password_hash, mode) VALUES (?, ?, 'n', ?, 'h', 'live')",
+		).bind(`smtp_${id}`, id, `u_${id}`),
+		env.DB.prepare(
 			"INSERT INTO routing_rules (id, workspace_id, queue_id, name, match) VALUES (?, ?, ?, 'r', '{}')",
 		).bind(`rr_${id}`, id, `q_${id}`),
 		env.DB.prepare("INSERT INTO recipients (id, workspace_id, email) VALUES (?, ?, 'a@x.test')").bind(`rcp_${id}`, id),

@@ -24,8 +24,11 @@ const routes = [
 });
 const platformRoutes = routes.filter((r) => r.path.startsWith("/v1/platform/"));
 // Every route that authenticates a workspace key: all of /v1 outside the platform, and /metrics.
+// The SMTP bridge's relay route is authorized by the bridge's own secret, not by a key.
 const workspaceRoutes = routes.filter(
-	(r) => (r.path.startsWith("/v1/") && !r.path.startsWith("/v1/platform/")) || r.path === "/metrics",
+	(r) =>
+		(r.path.startsWith("/v1/") && !r.path.startsWith("/v1/platform/") && r.path !== "/v1/smtp/relay") ||
+		r.path === "/metrics",
 );
 
 function bodyFor(route: { method: string; path: string }) {

@@ -15,6 +15,7 @@ export const PURGE_TABLES: Record<string, string> = {
 	routing_rules: "SELECT rowid FROM routing_rules WHERE workspace_id = ?1 LIMIT ?2",
 	queues: "SELECT rowid FROM queues WHERE workspace_id = ?1 LIMIT ?2",
 	rate_limits: "SELECT rowid FROM rate_limits WHERE workspace_id = ?1 LIMIT ?2",
+	smtp_credentials: "SELECT rowid FROM smtp_credentials WHERE workspace_id = ?1 LIMIT ?2",
 	scheduled_jobs: "SELECT rowid FROM scheduled_jobs WHERE workspace_id = ?1 LIMIT ?2",
 	suppressions: "SELECT rowid FROM suppressions WHERE workspace_id = ?1 LIMIT ?2",
 	recipients: "SELECT rowid FROM recipients WHERE workspace_id = ?1 LIMIT ?2",
