@@ -18,8 +18,9 @@ import {
 } from "../../scripts/lib/local.mjs";
 import { resolveTarget } from "../../scripts/lib/platform-client.mjs";
 
-// local-relay uses MQ_TEST_PORT and recovery MQ_TEST_PORT + 1; this file takes the next one.
-const PORT = Number(process.env.MQ_TEST_PORT ?? 8790) + 2;
+// Node test files run in parallel, each on its own ports: local-relay +0, recovery +1, compat-sdks
+// +2, admin-cli +3, smtp-bridge +4 and +5.
+const PORT = Number(process.env.MQ_TEST_PORT ?? 8790) + 3;
 const run = promisify(execFile);
 let dir = "";
 let child: ChildProcess | undefined;

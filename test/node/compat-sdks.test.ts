@@ -25,7 +25,7 @@ import {
 	startWorker,
 } from "../../scripts/lib/local.mjs";
 
-// local-relay.test.ts uses MQ_TEST_PORT and recovery.test.ts the next port; this file the one after.
+// Node test files run in parallel, each on its own ports (see admin-cli.test.ts): this one +2.
 const PORT = Number(process.env.MQ_TEST_PORT ?? 8790) + 2;
 const WRONG_KEY = "mq_test_wrong_key_0000000000000000000000";
 const OTHER_KEY = "mq_test_other_workspace_key_000000000000";

@@ -11,10 +11,11 @@ import { startBridge } from "../../scripts/lib/bridge.mjs";
 import { applyMigrations, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "../../scripts/lib/local.mjs";
 import { ensureSwaks, queuedId, swaks } from "../../smtp-bridge/test/swaks";
 
-// MQ_TEST_PORT and +1 are the other node tests'; this file takes +2 (Worker) and +3 (SMTP).
+// Node test files run in parallel, each on its own ports (see admin-cli.test.ts): this one +4 (Worker)
+// and +5 (SMTP).
 const BASE = Number(process.env.MQ_TEST_PORT ?? 8790);
-const PORT = BASE + 2;
-const SMTP_PORT = BASE + 3;
+const PORT = BASE + 4;
+const SMTP_PORT = BASE + 5;
 const auth = { authorization: `Bearer ${DEMO_KEY}` };
 const AUTH_CACHE_MS = 500;
 const BRIDGE_SECRET = "node-test-bridge-secret-0123456789abcdef";
