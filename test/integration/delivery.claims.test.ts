@@ -3,42 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { materializeAndClaim, recordOutcomes } from "../../src/db/repositories/delivery";
 import { messageRow, recipientRows } from "../../src/domain/delivery/rows";
-import type { DeliveryResult, DriverFactory } from "../../src/providers/types";
-import { eventTypes, job, messageState, withDriver } from "../helpers/delivery";
+import { countingDriver, eventTypes, job, messageState, withDriver } from "../helpers/delivery";
 import { RecordingQueue, runQueue } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
-
-/** A driver that counts what it sends, optionally held open until released. */
-function countingDriver() {
-	const sends: string[][] = [];
-	let release: () => void = () => {};
-	let gate: Promise<void> | null = null;
-	const factory: DriverFactory = (spec) => ({
-		id: spec.id,
-		type: spec.type,
-		async send(message, envelope): Promise<DeliveryResult> {
-			sends.push(envelope.recipients.map((r) => r.email));
-			if (gate) await gate;
-			return {
-				recipients: envelope.recipients.map((r) => ({
-					email: r.email,
-					status: "accepted",
-					providerMessageId: `p-${message.id}`,
-				})),
-			};
-		},
-	});
-	return {
-		factory,
-		sends,
-		hold() {
-			gate = new Promise((resolve) => {
-				release = resolve;
-			});
-		},
-		release: () => release(),
-	};
-}
 
 describe("leased claims", () => {
 	it("sends once when the same job is delivered to two consumers at the same time", async () => {
