@@ -1,11 +1,18 @@
 // The circuit breakers of a consumer batch (DESIGN.md "Circuit breaker"): the dispatcher's port onto
 // each gateway's GatewayBreaker object, asked at most once per gateway per round and told once per
 // gateway per batch. A gateway whose last known state is closed and that has no rate limits of its
-// own is not asked at all (its state is cached for BREAKER_CACHE_MS); the sandbox never is.
+// own is not asked at all (its state is cached for BREAKER_CACHE_MS), nor one that refused this
+// isolate until a time still ahead; the sandbox never is.
 // Failure mode: the client fails open, so an unreachable breaker delays nothing.
 
 import { SANDBOX_GATEWAY_ID } from "../../providers/sandbox";
-import { type BreakerNamespace, breakerFor, FAIL_OPEN_EPOCH, mayAdmitWithoutAsking } from "../routing/breaker-client";
+import {
+	type BreakerNamespace,
+	breakerFor,
+	FAIL_OPEN_EPOCH,
+	knownOpenUntil,
+	mayAdmitWithoutAsking,
+} from "../routing/breaker-client";
 import { breakerConfigOf } from "../routing/breaker-config";
 import type { Admission } from "../routing/breaker-types";
 import type { Breakers } from "./dispatch";
@@ -29,6 +36,10 @@ export function gatewayBreakers(namespace: BreakerNamespace, plan: GatewayPlan):
 				if (!asked.has(gatewayId)) asked.set(gatewayId, null);
 				return { granted: wanted, state: "closed", retryAt: null, reason: "ok", epoch: FAIL_OPEN_EPOCH };
 			}
+			// Known open until a time still ahead: the breaker would refuse, so it is not asked.
+			const openUntil = knownOpenUntil(gatewayId);
+			if (openUntil !== null)
+				return { granted: 0, state: "open", retryAt: openUntil, reason: "open", epoch: FAIL_OPEN_EPOCH };
 			const admission = await found.client.admit(wanted);
 			asked.set(gatewayId, admission.epoch);
 			return admission;

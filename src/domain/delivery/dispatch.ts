@@ -126,7 +126,9 @@ export async function dispatch(jobs: readonly DispatchJob[], deps: DispatchDeps)
 		);
 		pending = next;
 	}
-	await Promise.all([...reports.entries()].map(([id, report]) => deps.breakers.report(id, report)));
+	// A gateway that admitted and sent nothing has nothing to report.
+	const worth = [...reports.entries()].filter(([, r]) => r.admitted > 0 || r.latenciesMs.length > 0);
+	await Promise.all(worth.map(([id, report]) => deps.breakers.report(id, report)));
 	return out;
 }
 

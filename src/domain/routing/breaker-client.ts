@@ -28,7 +28,8 @@ export const FAIL_OPEN_EPOCH = 0;
 
 export type BreakerNamespace = Env["GATEWAY_BREAKER"];
 
-type Seen = { state: BreakerState; at: number };
+/** `reopensAt`: when an open breaker that refused this isolate will take probes again. */
+type Seen = { state: BreakerState; at: number; reopensAt?: number | undefined };
 const seen = new LruMap<string, Seen>(MAX_CACHED_GATEWAYS);
 
 export type BreakerClient = {
@@ -59,6 +60,16 @@ export function mayAdmitWithoutAsking(gatewayId: string, config: BreakerConfig, 
 	return !limited && knownBreakerState(gatewayId, now) === "closed";
 }
 
+/**
+ * When an open breaker refused this isolate and will not take probes before then, the time it
+ * reopens to them; null otherwise. A caller may skip asking until then: the answer would be no.
+ */
+export function knownOpenUntil(gatewayId: string, now = Date.now()): number | null {
+	const entry = seen.get(gatewayId);
+	if (!entry || entry.state !== "open" || entry.reopensAt === undefined) return null;
+	return now < entry.reopensAt ? entry.reopensAt : null;
+}
+
 /** Forgets what this isolate knows (tests; a reset from this isolate refreshes it instead). */
 export function forgetBreakerStates(): void {
 	seen.clear();
@@ -79,7 +90,8 @@ async function withTimeout<T>(run: () => Promise<T>): Promise<T> {
 export function breakerFor(namespace: BreakerNamespace, gatewayId: string, config: BreakerConfig): BreakerClient {
 	const stub = () =>
 		getBreaker(namespace, gatewayId) as DurableObjectStub<GatewayBreakerRpc & Rpc.DurableObjectBranded>;
-	const remember = (state: BreakerState) => seen.set(gatewayId, { state, at: Date.now() });
+	const remember = (state: BreakerState, reopensAt?: number | null) =>
+		seen.set(gatewayId, { state, at: Date.now(), reopensAt: reopensAt ?? undefined });
 	const failed = (op: string, error: unknown) => {
 		count("breaker_fail_open_total");
 		console.warn("gateway breaker unreachable; failing open", {
@@ -113,7 +125,7 @@ export function breakerFor(namespace: BreakerNamespace, gatewayId: string, confi
 					reason: "ok",
 					epoch: FAIL_OPEN_EPOCH,
 				};
-			remember(admission.state);
+			remember(admission.state, admission.state === "open" ? admission.retryAt : null);
 			return admission;
 		},
 		report: (report) => {
