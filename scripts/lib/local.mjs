@@ -55,18 +55,31 @@ export function readDevVars(path = DEV_VARS) {
 	return vars;
 }
 
+// A second process writing the local SQLite file while `wrangler dev` holds it can meet SQLITE_BUSY;
+// that is worth a few tries rather than a failed start or test.
+const BUSY = /SQLITE_BUSY|database is locked/i;
+const BUSY_TRIES = 5;
+
 function wrangler(args, { quiet = false } = {}) {
-	const result = spawnSync(WRANGLER, args, {
-		cwd: ROOT,
-		stdio: quiet ? "pipe" : "inherit",
-		env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-		encoding: "utf8",
-	});
-	if (result.status !== 0) {
-		if (quiet) process.stderr.write(`${result.stdout ?? ""}${result.stderr ?? ""}`);
+	for (let attempt = 1; ; attempt++) {
+		const result = spawnSync(WRANGLER, args, {
+			cwd: ROOT,
+			stdio: "pipe",
+			env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+			encoding: "utf8",
+		});
+		const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+		if (result.status === 0) {
+			if (!quiet) process.stdout.write(output);
+			return result.stdout ?? "";
+		}
+		if (attempt < BUSY_TRIES && BUSY.test(output)) {
+			Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300 * attempt);
+			continue;
+		}
+		process.stderr.write(output);
 		throw new Error(`wrangler ${args.join(" ")} failed with exit code ${result.status}`);
 	}
-	return result.stdout ?? "";
 }
 
 /** Runs one SQL statement against the local D1 database and returns its rows. */
