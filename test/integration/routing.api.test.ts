@@ -225,7 +225,7 @@ describe("gateway routing fields", () => {
 					ws.id,
 					"resend",
 					fallback.factory,
-					async (fallbackId) => {
+					async () => {
 						// Without a rule the resend gateway (priority 0) wins for everyone.
 						const before = await job(ws.id, ws.domain, { to: [{ email: "a@gmail.com" }] })();
 						await runQueue("mq-send", [before], { SEND_QUEUE: new RecordingQueue() });
