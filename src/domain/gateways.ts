@@ -11,6 +11,7 @@ import {
 	listGateways,
 	updateGateway,
 } from "../db/repositories/gateways";
+import { clearOtherLegacy } from "../db/repositories/routing";
 import type { GatewayType } from "../db/schema";
 import { ApiError, type ErrorDetail, err, ok, type Result } from "../errors";
 import { decryptSecret, encryptSecret } from "../lib/crypto";
@@ -19,6 +20,7 @@ import { iso } from "../lib/time";
 import { resolveBaseUrl } from "../providers/http";
 import { GATEWAY_SCHEMAS, URL_FIELDS } from "../providers/schemas";
 import type { DriverContext } from "../providers/types";
+import { routingFields, withFailover } from "./gateway-routing";
 import {
 	type BreakerSettings,
 	breakerConfigOf,
@@ -42,6 +44,14 @@ export type GatewayInput = {
 	breaker?: { [K in keyof BreakerSettings]?: BreakerSettings[K] | null } | undefined;
 	/** Stored in the `rate_per_*` columns; a null removes a limit. */
 	rate_limits?: RateLimitsInput | undefined;
+	/** Address patterns the gateway may deliver (empty: any), in the `can_route` column. */
+	can_route?: string[] | undefined;
+	/** Address patterns it must never deliver, in the `exclude_patterns` column. */
+	exclude_patterns?: string[] | undefined;
+	/** Gateways of the same workspace to try next, in `config.failover_to`. */
+	failover_to?: string[] | undefined;
+	/** The workspace's legacy gateway (`is_legacy`); setting it clears the flag on the others. */
+	legacy?: boolean | undefined;
 };
 
 export type GatewayPatch = Partial<Omit<GatewayInput, "type">>;
@@ -59,6 +69,10 @@ export type GatewayView = {
 	/** The breaker settings in effect (defaults filled in). */
 	breaker: { failure_threshold: number; success_threshold: number; timeout_seconds: number; max_requests: number };
 	rate_limits: { second: number | null; minute: number | null; hour: number | null; day: number | null };
+	can_route: string[];
+	exclude_patterns: string[];
+	failover_to: string[];
+	legacy: boolean;
 	health_status: GatewayRecord["healthStatus"];
 	last_health_check_at: string | null;
 	created_at: string;
@@ -99,6 +113,12 @@ function view(row: GatewayRecord, credentials: Record<string, unknown>): Gateway
 			hour: limits.hour ?? null,
 			day: limits.day ?? null,
 		},
+		can_route: row.canRoute,
+		exclude_patterns: row.excludePatterns,
+		failover_to: Array.isArray(row.config.failover_to)
+			? row.config.failover_to.filter((v): v is string => typeof v === "string")
+			: [],
+		legacy: row.isLegacy,
 		health_status: row.healthStatus,
 		last_health_check_at: iso(row.lastHealthCheckAt),
 		created_at: iso(row.createdAt),
@@ -212,10 +232,14 @@ export async function createGateway(
 	workspaceId: string,
 	input: GatewayInput,
 ): Promise<Result<GatewayView>> {
-	const spec = validateSpec(input.type, withBreaker(input.config ?? {}, input.breaker), input.credentials, environment);
+	const routed = await routingFields(db, workspaceId, null, input);
+	if (!routed.ok) return routed;
+	const config = withFailover(withBreaker(input.config ?? {}, input.breaker), input.failover_to);
+	const spec = validateSpec(input.type, config, input.credentials, environment);
 	if (!spec.ok) return spec;
+	const id = newId("gw");
 	const created = await insertGateway(db, {
-		id: newId("gw"),
+		id,
 		workspaceId,
 		name: input.name,
 		type: input.type,
@@ -225,8 +249,10 @@ export async function createGateway(
 		config: spec.value.config,
 		credentialsEnc: await seal(key, spec.value.credentials),
 		...rateColumns(input.rate_limits),
+		...routed.value,
 	});
 	if (!created) return err(nameTaken(input.name));
+	if (created.isLegacy) await clearOtherLegacy(db, workspaceId, id, Date.now());
 	return ok(view(created, spec.value.credentials));
 }
 
@@ -261,8 +287,16 @@ export async function changeGateway(
 	if (patch.priority !== undefined) changes.priority = patch.priority;
 	if (patch.weight !== undefined) changes.weight = patch.weight;
 	Object.assign(changes, rateColumns(patch.rate_limits));
+	const routed = await routingFields(db, workspaceId, id, patch);
+	if (!routed.ok) return routed;
+	Object.assign(changes, routed.value);
 	let credentials = await openCredentials(key, row);
-	if (patch.config !== undefined || patch.credentials !== undefined || patch.breaker !== undefined) {
+	if (
+		patch.config !== undefined ||
+		patch.credentials !== undefined ||
+		patch.breaker !== undefined ||
+		patch.failover_to !== undefined
+	) {
 		if (credentials === null && patch.credentials === undefined) {
 			return err(
 				new ApiError("validation_error", "credentials: the stored credentials cannot be opened; send them again"),
@@ -270,7 +304,7 @@ export async function changeGateway(
 		}
 		const spec = validateSpec(
 			row.type,
-			withBreaker({ ...row.config, ...patch.config }, patch.breaker),
+			withFailover(withBreaker({ ...row.config, ...patch.config }, patch.breaker), patch.failover_to),
 			{ ...(credentials ?? {}), ...patch.credentials },
 			environment,
 		);
@@ -282,6 +316,7 @@ export async function changeGateway(
 	const updated = await updateGateway(db, workspaceId, id, changes);
 	if (updated === "missing") return err(missing());
 	if (updated === "conflict") return err(nameTaken(patch.name ?? row.name));
+	if (patch.legacy === true) await clearOtherLegacy(db, workspaceId, id, Date.now());
 	return ok(view(updated, credentials ?? {}));
 }
 

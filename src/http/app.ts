@@ -13,6 +13,7 @@ import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
+import { registerRoutingRoutes } from "./routes/routing";
 import { registerSmtpRoutes } from "./routes/smtp";
 import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
 import { registerWorkspaceRoutes } from "./routes/workspace";
@@ -35,6 +36,7 @@ export function createApp(): App {
 	registerQueueRoutes(app);
 	registerSmtpRoutes(app);
 	registerSmtpCredentialRoutes(app);
+	registerRoutingRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -26,6 +26,10 @@ export const counters = {
 	limiter_calls_total: 0,
 	messages_limited_total: 0,
 	queue_releases_total: 0,
+	/** POST /v1/emails/{id}/cancel and /retry that changed a message; retries the send queue refused. */
+	messages_cancelled_total: 0,
+	messages_retried_total: 0,
+	retry_enqueue_failures_total: 0,
 };
 
 export type Counter = keyof typeof counters;

@@ -12,6 +12,8 @@ export const RELAY_CONFIG_KEYS: readonly string[] = [
 	"breaker",
 	"health_check_interval_seconds",
 	"health_check_failure_threshold",
+	/** Gateway ids to fail over to after this one (docs/routing.md "Failover"), read by the router. */
+	"failover_to",
 ];
 
 /** A gateway's config without the relay's own keys: what its driver is built from. */

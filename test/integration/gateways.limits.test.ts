@@ -149,7 +149,12 @@ describe("gateway breaker settings and rate limits", () => {
 		const spec = {
 			id: "gw_x",
 			type: "mailgun" as const,
-			config: { domain: "d.test", breaker: { failure_threshold: 2 }, health_check_interval_seconds: 60 },
+			config: {
+				domain: "d.test",
+				breaker: { failure_threshold: 2 },
+				health_check_interval_seconds: 60,
+				failover_to: ["gw_y"],
+			},
 			credentials: { api_key: "key-0123456789abcdef" },
 		};
 		const context = { bodies: env.BODIES, fetch, environment: "test" as const };

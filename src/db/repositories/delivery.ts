@@ -276,7 +276,11 @@ function insertRecipients(db: D1Database, recipients: RecipientRow[], status: "q
 	return db
 		.prepare(
 			`INSERT INTO message_recipients (message_id, kind, email, name, status)
-			 SELECT json_extract(value,'$.m'), json_extract(value,'$.k'), json_extract(value,'$.e'), json_extract(value,'$.n'), ?2
+			 SELECT json_extract(value,'$.m'), json_extract(value,'$.k'), json_extract(value,'$.e'), json_extract(value,'$.n'),
+			   -- A message cancelled before it was materialized (domain/messages/cancel.ts) has a cancelled row already.
+			   -- A primary-key lookup per recipient, not a scan of every cancelled message.
+			   CASE WHEN EXISTS (SELECT 1 FROM messages c WHERE c.id = json_extract(value,'$.m') AND c.status = 'cancelled')
+			     THEN 'cancelled' ELSE ?2 END
 			 FROM json_each(?1)
 			 WHERE json_extract(value,'$.m') IN (SELECT id FROM messages WHERE id IN (SELECT json_extract(value,'$.m') FROM json_each(?1)))
 			 ON CONFLICT DO NOTHING`,

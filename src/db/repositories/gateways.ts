@@ -18,6 +18,9 @@ export type GatewayChanges = Partial<
 		| "ratePerMinute"
 		| "ratePerHour"
 		| "ratePerDay"
+		| "canRoute"
+		| "excludePatterns"
+		| "isLegacy"
 	>
 >;
 

@@ -42,6 +42,8 @@ export const routingConfigSchema = z.strictObject({
 	health_check_interval_seconds: z.number().int().min(30).max(86_400).optional(),
 	/** Consecutive failed checks that mark it unhealthy (default 3). */
 	health_check_failure_threshold: z.number().int().min(1).max(100).optional(),
+	/** Gateways of the same workspace to try after this one (the API checks they exist). */
+	failover_to: z.array(z.string().min(1).max(64)).max(50).optional(),
 });
 /** Splits a gateway's config into its driver's part and its routing part (RELAY_CONFIG_KEYS, which
  * buildGateway also keeps from the driver; a test holds the two lists equal). */

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { createDb } from "../../db/client";
 import type { IdempotencyRequest, IdempotentOutcome } from "../../domain/idempotency";
 import type { SendDeps } from "../../domain/messages/accept";
+import { type ActionDeps, cancelEmail, retryEmail } from "../../domain/messages/cancel";
 import { getEmail, getMessageRow, listEmails, type ReadDeps } from "../../domain/messages/read";
 import { submitBatch, submitOne } from "../../domain/messages/submit";
 import type { Sender } from "../../domain/messages/validate";
@@ -16,6 +17,7 @@ import {
 	bodyErrors,
 	CursorQuerySchema,
 	conflict,
+	ErrorEnvelopeSchema,
 	IdempotencyHeaderSchema,
 	jsonContent,
 	notFound,
@@ -113,6 +115,55 @@ const contentRoute = createRoute({
 	},
 });
 
+const ActionSchema = z
+	.object({ id: z.string(), status: z.enum(["cancelled", "deferred"]) })
+	.openapi("EmailAction", { example: { id: "01J…", status: "cancelled" } });
+
+const stateConflict = {
+	409: jsonContent(ErrorEnvelopeSchema, "The email is not in a state this action takes; the message names its status"),
+} as const;
+
+const cancelRoute = createRoute({
+	method: "post",
+	path: "/v1/emails/{id}/cancel",
+	tags: ["Emails"],
+	summary: "Cancel an email that is queued, deferred or scheduled",
+	description:
+		"Also honoured for an id accepted but not yet materialized: the consumer will never send it. 409 with the current status otherwise (a message being delivered right now included).",
+	security: bearerSecurity,
+	middleware: authed("email:send"),
+	request: { params: EmailIdParamSchema },
+	responses: { 200: jsonContent(ActionSchema, "Cancelled"), ...authErrors, ...notFound, ...stateConflict },
+});
+
+const retryRoute = createRoute({
+	method: "post",
+	path: "/v1/emails/{id}/retry",
+	tags: ["Emails"],
+	summary: "Send a failed or rejected email again",
+	description:
+		"The email becomes `deferred`, due now, with a fresh retry budget; its failed and rejected recipients are tried again, sent ones are not. 409 with the current status otherwise.",
+	security: bearerSecurity,
+	middleware: authed("email:send"),
+	request: { params: EmailIdParamSchema },
+	responses: {
+		200: jsonContent(ActionSchema, "Queued for a new attempt"),
+		...authErrors,
+		...notFound,
+		...stateConflict,
+	},
+});
+
+function actionDeps(c: Context<AppEnv>): ActionDeps {
+	return {
+		d1: c.env.DB,
+		signingKey: c.var.config.SIGNING_KEY,
+		events: { events: c.env.EVENTS_QUEUE, webhooks: c.env.WEBHOOKS_QUEUE },
+		sendQueue: c.env.SEND_QUEUE,
+		now: Date.now(),
+	};
+}
+
 function sendDeps(c: Context<AppEnv>): SendDeps {
 	return {
 		signingKey: c.var.config.SIGNING_KEY,
@@ -191,6 +242,18 @@ export function registerEmailRoutes(app: App): void {
 			q.limit,
 		);
 		return c.json(page, 200);
+	});
+
+	app.openapi(cancelRoute, async (c) => {
+		const done = await cancelEmail(actionDeps(c), c.var.principal.workspaceId, c.req.valid("param").id);
+		if (!done.ok) throw done.error;
+		return c.json(done.value, 200);
+	});
+
+	app.openapi(retryRoute, async (c) => {
+		const done = await retryEmail(actionDeps(c), c.var.principal.workspaceId, c.req.valid("param").id);
+		if (!done.ok) throw done.error;
+		return c.json(done.value, 200);
 	});
 
 	app.openapi(contentRoute, async (c) => {

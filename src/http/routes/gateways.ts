@@ -19,6 +19,7 @@ import {
 	jsonContent,
 	notFound,
 } from "../schemas/common";
+import { GatewayIdsSchema, PatternListSchema } from "../schemas/routing";
 import { registerGatewayOpsRoutes } from "./gateway-ops";
 
 const GatewaySchema = z
@@ -49,6 +50,10 @@ const GatewaySchema = z
 				day: z.number().int().nullable(),
 			})
 			.openapi({ description: "The gateway's own send limits; null = unlimited." }),
+		can_route: z.array(z.string()),
+		exclude_patterns: z.array(z.string()),
+		failover_to: z.array(z.string()),
+		legacy: z.boolean(),
 		health_status: z.enum(["unknown", "healthy", "unhealthy"]),
 		last_health_check_at: z.string().nullable(),
 		created_at: z.string(),
@@ -81,6 +86,24 @@ const rateLimitsField = rateLimitsSchema.optional().openapi({
 	example: { second: 10, day: 50_000 },
 });
 
+const routingFields = {
+	can_route: PatternListSchema.optional().openapi({
+		description:
+			"Addresses this gateway may deliver (empty: any); the `domain` strategy prefers a gateway naming the recipient.",
+		example: ["*@gmail.com", "*@googlemail.com"],
+	}),
+	exclude_patterns: PatternListSchema.optional().openapi({
+		description: "Addresses this gateway must never deliver.",
+		example: ["*@example.org"],
+	}),
+	failover_to: GatewayIdsSchema.optional().openapi({
+		description: "Gateways of this workspace to try next when this one fails; stored in `config.failover_to`.",
+	}),
+	legacy: z.boolean().optional().openapi({
+		description: "The workspace's legacy gateway (modes `legacy` and `hybrid`); setting it clears it on the others.",
+	}),
+};
+
 const CreateGatewaySchema = z
 	.strictObject({
 		...common,
@@ -89,6 +112,7 @@ const CreateGatewaySchema = z
 		credentials: credentialsField,
 		breaker: breakerField,
 		rate_limits: rateLimitsField,
+		...routingFields,
 	})
 	.openapi("CreateGatewayRequest");
 
@@ -102,6 +126,7 @@ const UpdateGatewaySchema = z
 		credentials: credentialsField,
 		breaker: breakerField,
 		rate_limits: rateLimitsField,
+		...routingFields,
 	})
 	.openapi("UpdateGatewayRequest");
 
