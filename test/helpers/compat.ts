@@ -37,7 +37,10 @@ export async function expectDelivered(sent: Sent, key: string, ids: string[]): P
 /** Delivers what a compat route enqueued and answers each message's captured MIME (sandbox gateway). */
 export async function deliveredMime(sent: Sent, key: string, ids: string[]): Promise<string[]> {
 	await expectDelivered(sent, key, ids);
-	return Promise.all(ids.map(async (id) => (await request(`/v1/emails/${id}/content`, { key })).text()));
+	const decoder = new TextDecoder();
+	return Promise.all(
+		ids.map(async (id) => decoder.decode(await (await request(`/v1/emails/${id}/content`, { key })).arrayBuffer())),
+	);
 }
 
 /** The 76-column lines a MIME writer breaks base64 into, joined as they appear in the message. */

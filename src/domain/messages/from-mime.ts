@@ -100,6 +100,7 @@ const EXTENSIONS: Record<string, string> = {
 	"message/rfc822": "eml",
 };
 
+const CALENDARS = new Set(["text/calendar", "application/ics"]);
 const UNSAFE_IN_NAME = new Set(['"', "\\", "/"]);
 const safeName = (name: string) =>
 	[...name]
@@ -117,7 +118,12 @@ const safeName = (name: string) =>
 function attachmentOf(part: Attachment, index: number): Record<string, string> {
 	const ext = EXTENSIONS[part.mimeType] ?? "bin";
 	const named = part.filename ? safeName(part.filename) : "";
-	const bytes = typeof part.content === "string" ? utf8.encode(part.content) : new Uint8Array(part.content);
+	let bytes = typeof part.content === "string" ? utf8.encode(part.content) : new Uint8Array(part.content);
+	if (CALENDARS.has(part.mimeType)) {
+		// postal-mime hands calendars back with LF line ends; RFC 5545 §3.1 delimits content lines with
+		// CRLF, and strict calendar clients refuse an invitation without them.
+		bytes = utf8.encode(new TextDecoder().decode(bytes).replace(/\r?\n/g, "\r\n"));
+	}
 	const contentId = part.contentId?.trim().replace(/^<(.*)>$/, "$1");
 	const inline = contentId && (part.disposition === "inline" || part.related === true);
 	return {

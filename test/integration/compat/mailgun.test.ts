@@ -108,6 +108,25 @@ describe("Mailgun POST /v3/{domain}/messages", () => {
 		expect(mime).toContain(btoa("PNG logo"));
 	});
 
+	it("lets an Idempotency-Key cover the files: the same form with another file is refused", async () => {
+		const ws = await createWorkspace();
+		const withFile = (bytes: string) => {
+			const body = new FormData();
+			for (const [k, v] of form(ws.domain)) body.append(k, v);
+			body.append("attachment", new File([bytes], "a.txt", { type: "text/plain" }));
+			return body;
+		};
+		const headers = { ...basic(ws.key), "idempotency-key": "mg-files-1" };
+		const first = await post(ws.domain, headers, withFile("one"));
+		expect(first.res.status).toBe(200);
+		const replay = await post(ws.domain, headers, withFile("one"));
+		expect(await replay.res.json()).toEqual(await first.res.json());
+		expect(replay.jobs).toHaveLength(0);
+		const other = await post(ws.domain, headers, withFile("two"));
+		expect(other.res.status).toBe(400);
+		expect(other.jobs).toHaveLength(0);
+	});
+
 	it("answers Mailgun's errors: 401 Forbidden, 404 unknown domain, 400 {message}, 403 unverified sender", async () => {
 		const ws = await createWorkspace();
 		const other = await createWorkspace();
