@@ -8,7 +8,7 @@ import { createWorkspace } from "../helpers/workspace";
 const b64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 const PDF = btoa(`%PDF-1.4\n${"x".repeat(120)}`);
 const PNG = btoa("\x89PNG\r\n\x1a\nlogo");
-// base64, as mail clients send calendars: a 7bit/8bit part reaches the relay with LF line ends,
+// base64, as mail clients send calendars: a 7bit, 8bit or quoted-printable part reaches the relay with LF line ends,
 // since postal-mime rebuilds such text line by line (smtp-bridge/README.md).
 const ICS = btoa("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n");
 const lines = (base64: string) => (base64.match(/.{1,76}/g) ?? []).join("\r\n");
