@@ -2,6 +2,7 @@
 // validateSend takes from POST /v1/emails, and the idempotency key that makes a client's retry after
 // a lost 250 a no-op. The envelope decides who receives the mail, as in any MTA: a header address
 // that is not an envelope recipient receives nothing, an envelope recipient not in To/Cc is a Bcc.
+// Attached and inline parts become the send input's `attachments` (naming rules: attachmentOf).
 import PostalMime, { type Address, type Attachment, type Email } from "postal-mime";
 import { ApiError, err, ok, type Result } from "../../errors";
 import { formatMailbox, type Mailbox, normalizeEmail } from "../../lib/address";

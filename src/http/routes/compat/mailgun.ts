@@ -94,6 +94,14 @@ export function registerMailgunRoutes(app: App): void {
 				html: z.string().optional(),
 				"o:tag": z.union([z.string(), z.array(z.string())]).optional(),
 				"recipient-variables": z.string().optional(),
+				attachment: z
+					.array(z.string().meta({ format: "binary" }))
+					.optional()
+					.meta({ description: "File parts, repeated." }),
+				inline: z
+					.array(z.string().meta({ format: "binary" }))
+					.optional()
+					.meta({ description: "Inline file parts; each one's Content-ID is its file name." }),
 			}),
 		},
 		responses: {
