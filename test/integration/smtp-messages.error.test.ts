@@ -33,28 +33,45 @@ describe("refusals of POST /v1/smtp/messages", () => {
 		await refused(ws.key, body, 422, "domain_not_verified", /elsewhere\.test/);
 	});
 
-	it("refuses attachments rather than delivering the message without them", async () => {
+	it("refuses files the API cannot carry rather than delivering the message without them", async () => {
 		const ws = await createWorkspace();
-		const raw = [
-			`From: app@${ws.domain}`,
-			"To: ada@x.test",
-			"Subject: Invoice",
-			'Content-Type: multipart/mixed; boundary="m"',
-			"",
-			"--m",
-			"Content-Type: text/plain",
-			"",
-			"See attached.",
-			"--m",
+		const withParts = (parts: string[][]) =>
+			[
+				`From: app@${ws.domain}`,
+				"To: ada@x.test",
+				"Subject: Invoice",
+				'Content-Type: multipart/mixed; boundary="m"',
+				"",
+				"--m",
+				"Content-Type: text/plain",
+				"",
+				"See attached.",
+				...parts.flatMap((part) => ["--m", ...part]),
+				"--m--",
+				"",
+			].join("\r\n");
+		const pdf = (n: number, extra: string[] = []) => [
 			"Content-Type: application/pdf",
-			'Content-Disposition: attachment; filename="a.pdf"',
+			`Content-Disposition: ${extra.length > 0 ? "inline" : "attachment"}; filename="a${n}.pdf"`,
+			...extra,
 			"Content-Transfer-Encoding: base64",
 			"",
 			"JVBERi0xLjQK",
-			"--m--",
-			"",
-		].join("\r\n");
-		await refused(ws.key, { mail_from: "", rcpt_to: ["ada@x.test"], raw: b64(raw) }, 422, "validation_error", /attach/);
+		];
+		const rcpt = ["ada@x.test"];
+		// Twenty files pass (shown first, so the refusals below are about the count and the id).
+		const twenty = Array.from({ length: 20 }, (_, i) => pdf(i));
+		const queue = new RecordingQueue();
+		const accepted = await request("/v1/smtp/messages", {
+			key: ws.key,
+			body: { mail_from: "", rcpt_to: rcpt, raw: b64(withParts(twenty)) },
+			env: { SEND_QUEUE: queue },
+		});
+		expect(accepted.status).toBe(202);
+		const many = { mail_from: "", rcpt_to: rcpt, raw: b64(withParts([...twenty, pdf(20)])) };
+		await refused(ws.key, many, 422, "validation_error", /21 attachments .* at most 20/);
+		const badId = { mail_from: "", rcpt_to: rcpt, raw: b64(withParts([pdf(0, ["Content-ID: <a$b@x.test>"])])) };
+		await refused(ws.key, badId, 422, "validation_error", /content_id/);
 	});
 
 	it("refuses a message without From, bad X-Metadata, bad base64 and too many recipients", async () => {

@@ -1,7 +1,7 @@
 // Each provider's official SDK from npm, pointed at the local relay under `wrangler dev` with only
 // its base URL and key changed: its send succeeds with the SDK's own success value and the message
 // reaches `sent` on /v1; a batch / personalizations / recipient-variables make one message per
-// recipient; a bad sender, a validation error and a missing or wrong key raise the SDK's own errors.
+// recipient; attachments and inline images reach the captured MIME; a bad sender, a validation error and a missing or wrong key raise the SDK's own errors.
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -81,6 +81,23 @@ async function sentEmail(id: string): Promise<Email> {
 	return email;
 }
 
+// The files every SDK sends: a PDF longer than one base64 line and an inline PNG.
+const PDF = Buffer.from(`%PDF-1.4\n${"x".repeat(120)}`);
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x6c, 0x6f, 0x67, 0x6f]);
+
+/** Once sent, the MIME the sandbox gateway captured holds both files, base64 as the SDK sent them. */
+async function expectCapturedFiles(id: string, inlineId: string): Promise<void> {
+	await sentEmail(id);
+	const res = await fetch(`${url}/v1/emails/${id}/content`, { headers: { authorization: `Bearer ${DEMO_KEY}` } });
+	expect(res.status).toBe(200);
+	const mime = await res.text();
+	expect(mime).toMatch(/^Content-Disposition: attachment; filename="invoice\.pdf"\r$/m);
+	expect(mime).toContain((PDF.toString("base64").match(/.{1,76}/g) ?? []).join("\r\n"));
+	expect(mime).toMatch(/^Content-Disposition: inline; filename="logo\.png"\r$/m);
+	expect(mime).toContain(`Content-ID: <${inlineId}>\r\n`);
+	expect(mime).toContain(PNG.toString("base64"));
+}
+
 describe("resend (RESEND_BASE_URL)", () => {
 	const client = (key: string) => {
 		process.env.RESEND_BASE_URL = url;
@@ -97,6 +114,26 @@ describe("resend (RESEND_BASE_URL)", () => {
 		expect(sent.tags).toEqual(["category:welcome"]);
 		const got = await resend.emails.get(id);
 		expect(got.data).toMatchObject({ object: "email", id, last_event: "sent", to: ["ada@example.net"] });
+	});
+
+	it("attachments: a Buffer and an inline image by contentId reach the captured MIME", async () => {
+		const { data, error } = await client(DEMO_KEY).emails.send({
+			...email,
+			html: '<p>Hi <img src="cid:logo"></p>',
+			attachments: [
+				{ filename: "invoice.pdf", content: PDF },
+				{ filename: "logo.png", content: PNG.toString("base64"), contentType: "image/png", contentId: "logo" },
+			],
+		});
+		expect(error).toBeNull();
+		await expectCapturedFiles(data?.id ?? "", "logo");
+		// A remote file is refused with Resend's validation error: the relay fetches nothing.
+		const remote = await client(DEMO_KEY).emails.send({
+			...email,
+			attachments: [{ filename: "a.pdf", path: "https://example.com/a.pdf" }],
+		});
+		expect(remote.data).toBeNull();
+		expect(remote.error).toMatchObject({ statusCode: 422, name: "validation_error" });
 	});
 
 	it("batch: one message per email, ids in order", async () => {
@@ -141,6 +178,19 @@ describe("postmark (ServerClient with requestHost, useHttps false)", () => {
 		expect(answer).toMatchObject({ ErrorCode: 0, Message: "OK", To: "ada@example.net" });
 		const sent = await sentEmail(answer.MessageID);
 		expect(sent).toMatchObject({ tags: ["receipt"], metadata: { order: "42" } });
+	});
+
+	it("Attachments, one inline by ContentID, reach the captured MIME", async () => {
+		const answer = await client(DEMO_KEY).sendEmail({
+			...message,
+			HtmlBody: '<p>Thanks <img src="cid:logo.png"></p>',
+			Attachments: [
+				new postmark.Models.Attachment("invoice.pdf", PDF.toString("base64"), "application/pdf"),
+				new postmark.Models.Attachment("logo.png", PNG.toString("base64"), "image/png", "cid:logo.png"),
+			],
+		});
+		expect(answer.ErrorCode).toBe(0);
+		await expectCapturedFiles(answer.MessageID, "logo.png");
 	});
 
 	it("batch: one result per message in order, one message each", async () => {
@@ -210,6 +260,25 @@ describe("@sendgrid/mail (client baseUrl)", () => {
 		]);
 	});
 
+	it("attachments, inline by disposition and content_id, reach the captured MIME", async () => {
+		const pdf = { content: PDF.toString("base64"), filename: "invoice.pdf", type: "application/pdf" };
+		const logo = { content: PNG.toString("base64"), filename: "logo.png", type: "image/png", disposition: "inline" };
+		const msg = { to: "ada@example.net", from: `app@${DEMO_DOMAIN}`, subject: "Hi", html: '<img src="cid:logo">' };
+		// The SDK sends its typed `contentId` as is, which SendGrid refuses (sendgrid-nodejs#1080):
+		// its users pass the API's `content_id`, outside the SDK's types, and so does this test.
+		const withApiKey = { ...logo, content_id: "logo" } as typeof logo;
+		const [response] = await mailer(DEMO_KEY).send({ ...msg, attachments: [pdf, withApiKey] });
+		expect(response.statusCode).toBe(202);
+		await expectCapturedFiles(String(response.headers["x-message-id"]), "logo");
+		const camel = await mailer(DEMO_KEY)
+			.send({ ...msg, attachments: [pdf, { ...logo, contentId: "logo" }] })
+			.then(
+				() => null,
+				(e: unknown) => e as { code: number },
+			);
+		expect(camel?.code).toBe(400);
+	});
+
 	it("raises ResponseError with SendGrid's {errors} body and status", async () => {
 		const msg = { to: "ada@example.net", from: `app@${DEMO_DOMAIN}`, subject: "Hi", text: "Hi" };
 		const cases = [
@@ -248,6 +317,19 @@ describe("mailgun.js (client url)", () => {
 		expect(answer.message).toBe("Queued. Thank you.");
 		const id = answer.id?.match(/^<(.+)@example\.test>$/)?.[1] ?? "";
 		expect(await sentEmail(id)).toMatchObject({ tags: ["welcome"], metadata: { user: "7" } });
+	});
+
+	it("attachment and inline files reach the captured MIME, inline under its file name", async () => {
+		const answer = await client(DEMO_KEY).messages.create(DEMO_DOMAIN, {
+			from: FROM,
+			to: ["ada@example.net"],
+			subject: "Invoice",
+			html: '<p>Hi <img src="cid:logo.png"></p>',
+			attachment: [{ filename: "invoice.pdf", data: PDF }],
+			inline: [{ filename: "logo.png", data: PNG }],
+		});
+		expect(answer.status).toBe(200);
+		await expectCapturedFiles(answer.id?.match(/^<(.+)@example\.test>$/)?.[1] ?? "", "logo.png");
 	});
 
 	it("recipient-variables: one message per recipient with its variables filled in", async () => {
@@ -325,6 +407,20 @@ describe("Mandrill (@mailchimp/mailchimp_transactional with basePath, and plain 
 			["ada@example.net", ["welcome"], { user: "7" }],
 			["bob@example.net", ["welcome"], { user: "7" }],
 		]);
+	});
+
+	it("attachments and images (Content-ID = name) reach each recipient's captured MIME", async () => {
+		const results = await client(DEMO_KEY).messages.send({
+			message: {
+				...message,
+				html: '<p>Hi <img src="cid:logo.png"></p>',
+				attachments: [{ type: "application/pdf", name: "invoice.pdf", content: PDF.toString("base64") }],
+				images: [{ type: "image/png", name: "logo.png", content: PNG.toString("base64") }],
+			},
+		});
+		if (!Array.isArray(results)) throw new Error("the SDK returned an error");
+		expect(results.map((r) => r.status)).toEqual(["queued", "queued"]);
+		for (const r of results) await expectCapturedFiles(r._id ?? "", "logo.png");
 	});
 
 	it("returns the SDK's error value with Mandrill's body; rejects an unverified sender per recipient", async () => {

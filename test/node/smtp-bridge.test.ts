@@ -115,6 +115,29 @@ describe("SMTP through the bridge into the local relay", () => {
 		expect(list.data.map((e) => e.id)).toContain(id);
 	});
 
+	it("nodemailer: an attachment and an inline image (cid) reach sent and are in the delivered MIME", async () => {
+		const pdf = Buffer.from(`%PDF-1.4\n${"x".repeat(120)}`);
+		const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x6c, 0x6f, 0x67, 0x6f]);
+		const info = await transport().sendMail({
+			from: "App <app@example.test>",
+			to: "ada@x.test",
+			subject: "Invoice over SMTP",
+			html: '<p>Invoice <img src="cid:logo@app.test"></p>',
+			attachments: [
+				{ filename: "invoice.pdf", content: pdf, contentType: "application/pdf" },
+				{ filename: "logo.png", content: png, contentType: "image/png", cid: "logo@app.test" },
+			],
+		});
+		const id = /^250 2\.0\.0 Ok: queued as (\S+)$/.exec(info.response)?.[1] ?? "";
+		expect((await untilSent(id)).status).toBe("sent");
+		const mime = await content(id);
+		expect(mime).toMatch(/^Content-Disposition: attachment; filename="invoice\.pdf"\r$/m);
+		expect(mime).toContain((pdf.toString("base64").match(/.{1,76}/g) ?? []).join("\r\n"));
+		expect(mime).toMatch(/^Content-Disposition: inline; filename="logo\.png"\r$/m);
+		expect(mime).toContain("Content-ID: <logo@app.test>\r\n");
+		expect(mime).toContain(png.toString("base64"));
+	});
+
 	it("a client resending the same message (same Message-ID, same envelope) gets the same id: sent once", async () => {
 		const raw = [
 			"From: app@example.test",

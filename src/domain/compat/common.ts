@@ -80,3 +80,29 @@ export function substitute(
 export function isRecord(value: unknown): value is Record<string, unknown> {
 	return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/** One file of the /v1 send request (`attachments[]`), which validateSend checks like any other. */
+export type SendAttachment = NonNullable<SendRequest["attachments"]>[number];
+
+/**
+ * A provider's file → the /v1 attachment. Providers send types with parameters (`text/plain;
+ * charset=utf-8`) and Content-IDs in brackets or as `cid:x`; /v1 takes a bare type and a bare id.
+ */
+export function attachmentOf(
+	filename: string,
+	content: string,
+	contentType?: string | null,
+	contentId?: string | null,
+): SendAttachment {
+	const type = contentType?.split(";")[0]?.trim().toLowerCase();
+	const id = contentId
+		?.trim()
+		.replace(/^cid:/i, "")
+		.replace(/^<(.*)>$/, "$1");
+	return {
+		filename,
+		content,
+		...(type ? { content_type: type } : {}),
+		...(id ? { content_id: id } : {}),
+	};
+}

@@ -2,20 +2,31 @@
 // relay's send request. Maps: from, to/cc/bcc (repeated or comma-separated), subject, text, html,
 // `h:X-…` headers (`h:Reply-To` → reply_to), `o:tag` (repeated → tags), `v:KEY` (→ metadata), and
 // `recipient-variables`: each `to` recipient then gets its own message with `%recipient.KEY%`
-// filled in subject, text, html and v: values.
-// Refuses, with Mailgun's 400 `{message}`: attachment and inline (the relay takes no attachments
-// yet), template, amp-html, every other `o:` option (no scheduling, tracking or test mode yet),
+// filled in subject, text, html and v: values; `attachment` and `inline` file parts (an inline
+// part's Content-ID is its file name, as on Mailgun: `<img src="cid:logo.png">`).
+// Refuses, with Mailgun's 400 `{message}`: template, amp-html, every other `o:` option (no scheduling, tracking or test mode yet),
 // cc/bcc together with recipient-variables (each would get every copy), and unknown parameters.
 import { ApiError, type ErrorCode, err, ok, type Result } from "../../errors";
-import { addressOf, isRecord, MissingKeyError, refuse, type SendRequest, splitAddresses, substitute } from "./common";
+import {
+	addressOf,
+	attachmentOf,
+	isRecord,
+	MissingKeyError,
+	refuse,
+	type SendAttachment,
+	type SendRequest,
+	splitAddresses,
+	substitute,
+} from "./common";
 
-export type FormEntry = readonly [name: string, value: string | File];
+/** A file part of the form, its bytes already in base64 (reading a File is the route's job). */
+export type FormFile = { filename: string; type: string; content: string };
+export type FormEntry = readonly [name: string, value: string | FormFile];
 export type MailgunError = { status: number; body: { message: string } | string };
 
 const SIMPLE = new Set(["from", "to", "cc", "bcc", "subject", "text", "html", "recipient-variables", "o:tag"]);
+const FILES = new Set(["attachment", "inline"]);
 const REFUSED: Record<string, string> = {
-	attachment: "attachments are not supported by this relay yet",
-	inline: "inline attachments are not supported by this relay yet",
 	template: "templates are not supported by this relay",
 	"amp-html": "AMP bodies are not supported by this relay",
 };
@@ -30,10 +41,17 @@ const addresses = (entries: readonly FormEntry[], name: string) => values(entrie
 export function mailgunToSend(entries: readonly FormEntry[]): Result<SendRequest[], ApiError> {
 	const headers: Record<string, string> = {};
 	const metadata: Record<string, string> = {};
+	const attachments: SendAttachment[] = [];
 	let replyTo: string[] | undefined;
 	for (const [name, value] of entries) {
 		const refused = REFUSED[name];
 		if (refused) return err(refuse(name, refused));
+		if (FILES.has(name)) {
+			if (typeof value === "string") return err(refuse(name, "must be a file"));
+			const filename = value.filename || `attachment-${attachments.length + 1}`;
+			attachments.push(attachmentOf(filename, value.content, value.type, name === "inline" ? filename : undefined));
+			continue;
+		}
 		if (typeof value !== "string") return err(refuse(name, "must be a text parameter"));
 		if (name.startsWith("h:")) {
 			const header = name.slice(2);
@@ -72,6 +90,7 @@ export function mailgunToSend(entries: readonly FormEntry[]): Result<SendRequest
 		...(Object.keys(headers).length > 0 ? { headers } : {}),
 		...(tags.length > 0 ? { tags } : {}),
 		...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+		...(attachments.length > 0 ? { attachments } : {}),
 	};
 	const [variables] = values(entries, "recipient-variables");
 	if (variables === undefined) return ok([base]);

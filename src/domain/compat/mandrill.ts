@@ -1,11 +1,11 @@
 // Mandrill's messages/send (POST /api/1.0/messages/send.json) mapped onto the relay's send request.
 // Maps: from_email/from_name, to `[{email, name, type}]`, subject, html, text, headers (Reply-To →
-// reply_to), tags, metadata and recipient_metadata. As on Mandrill, without preserve_recipients each
+// reply_to), tags, metadata and recipient_metadata, attachments `[{type, name, content}]` and images
+// (inline, their `name` the Content-ID the HTML references as cid:name). As on Mandrill, without preserve_recipients each
 // recipient gets its own message addressed only to them (recipient_metadata merged into its
 // metadata); with preserve_recipients: true one message goes to all, to/cc/bcc by `type`.
 // Accepts as no-ops the options that ask for nothing (false, null, empty) and `async`, since the
-// relay always answers before delivery. Refuses, with Mandrill's ValidationError: attachments and
-// images (none yet), merge_vars/global_merge_vars/merge (no personalization yet), send_at (no
+// relay always answers before delivery. Refuses, with Mandrill's ValidationError: merge_vars/global_merge_vars/merge (no personalization yet), send_at (no
 // scheduling yet), tracking, and any option that asks for something the relay does not do.
 // Answers one `{email, status, _id, reject_reason}` per recipient: "queued", "invalid" for a bad
 // address, "rejected" with reject_reason "unsigned" for an unverified sending domain (its _id is
@@ -15,7 +15,7 @@ import { z } from "zod";
 import { type ApiError, describeIssues, err, ok, type Result } from "../../errors";
 import { formatMailbox } from "../../lib/address";
 import type { ItemOutcome } from "./accept";
-import { errorField, isRecord, refuse, type SendRequest } from "./common";
+import { attachmentOf, errorField, isRecord, refuse, type SendRequest } from "./common";
 
 const recipient = z.strictObject({
 	email: z.string(),
@@ -23,6 +23,7 @@ const recipient = z.strictObject({
 	type: z.enum(["to", "cc", "bcc"]).nullish(),
 });
 const strings = z.record(z.string(), z.string());
+const file = z.strictObject({ type: z.string().nullish(), name: z.string(), content: z.string() });
 
 /** Options the relay has no use for when they ask for nothing; anything else in them is refused. */
 const NO_OPS = [
@@ -59,8 +60,8 @@ export const mandrillMessageSchema = z.looseObject({
 	recipient_metadata: z.array(z.strictObject({ rcpt: z.string(), values: strings })).nullish(),
 	global_merge_vars: z.array(z.unknown()).nullish(),
 	merge_vars: z.array(z.unknown()).nullish(),
-	attachments: z.array(z.unknown()).nullish(),
-	images: z.array(z.unknown()).nullish(),
+	attachments: z.array(file).nullish(),
+	images: z.array(file).nullish(),
 });
 
 export const mandrillSendSchema = z.strictObject({
@@ -95,8 +96,6 @@ export function mandrillToSend(body: unknown): Result<MandrillPlan, ApiError> {
 	if (!asksNothing(parsed.data.send_at)) return err(refuse("send_at", "scheduled sending is not supported yet"));
 	if (!asksNothing(parsed.data.ip_pool)) return err(refuse("ip_pool", "IP pools are not supported by this relay"));
 	for (const [field, why] of [
-		["attachments", "attachments are not supported by this relay yet"],
-		["images", "inline images are not supported by this relay yet"],
 		["merge_vars", "merge variables are not supported by this relay yet"],
 		["global_merge_vars", "merge variables are not supported by this relay yet"],
 	] as const) {
@@ -115,6 +114,13 @@ export function mandrillToSend(body: unknown): Result<MandrillPlan, ApiError> {
 		if (name.toLowerCase() === "reply-to") replyTo = value;
 		else headers[name] = value;
 	}
+	for (const [i, image] of (m.images ?? []).entries()) {
+		if (!image.type?.startsWith("image/")) return err(refuse(`message.images.${i}.type`, "must be an image/* type"));
+	}
+	const attachments = [
+		...(m.attachments ?? []).map((a) => attachmentOf(a.name, a.content, a.type)),
+		...(m.images ?? []).map((a) => attachmentOf(a.name, a.content, a.type, a.name)),
+	];
 	const from = m.from_name ? formatMailbox({ email: m.from_email, name: m.from_name }) : m.from_email;
 	const base = {
 		from,
@@ -124,6 +130,7 @@ export function mandrillToSend(body: unknown): Result<MandrillPlan, ApiError> {
 		...(Object.keys(headers).length > 0 ? { headers } : {}),
 		...(replyTo ? { reply_to: replyTo } : {}),
 		...(m.tags && m.tags.length > 0 ? { tags: m.tags } : {}),
+		...(attachments.length > 0 ? { attachments } : {}),
 	};
 	const mailbox = (r: z.infer<typeof recipient>) =>
 		r.name ? formatMailbox({ email: r.email, name: r.name }) : r.email;

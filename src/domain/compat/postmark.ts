@@ -1,14 +1,15 @@
 // Postmark's API (POST /email, POST /email/batch) mapped onto the relay's send request.
 // Maps: From, To/Cc/Bcc/ReplyTo (comma-separated), Subject, HtmlBody, TextBody, Headers
 // `[{Name, Value}]`, Tag (→ one tag), Metadata (→ metadata), MessageStream "outbound" (the default
-// stream, the only one the relay has), TrackOpens false / TrackLinks "None" (no tracking is asked).
-// Refuses, with Postmark's 422 ErrorCode 300: Attachments (the relay takes none yet), TrackOpens
+// stream, the only one the relay has), TrackOpens false / TrackLinks "None" (no tracking is asked),
+// Attachments `[{Name, Content, ContentType, ContentID?}]` (ContentID, bare or `cid:x`, makes it inline).
+// Refuses, with Postmark's 422 ErrorCode 300: TrackOpens
 // true or other TrackLinks (no tracking yet), and any field Postmark does not define; another
 // MessageStream answers ErrorCode 1235. Errors answer `{ErrorCode, Message}` with Postmark's codes:
 // 10 (401) for a bad or missing token, 400 for an unverified sender, 300 for an invalid request.
 import { z } from "zod";
 import { ApiError, describeIssues, type ErrorCode, err, ok, type Result } from "../../errors";
-import { refuse, type SendRequest, splitAddresses } from "./common";
+import { attachmentOf, refuse, type SendRequest, splitAddresses } from "./common";
 
 export const POSTMARK_MAX_BATCH = 500;
 
@@ -27,7 +28,18 @@ export const postmarkEmailSchema = z.strictObject({
 	MessageStream: z.string().optional(),
 	TrackOpens: z.boolean().optional(),
 	TrackLinks: z.string().optional(),
-	Attachments: z.array(z.unknown()).optional(),
+	Attachments: z
+		.array(
+			z.strictObject({
+				Name: z.string(),
+				Content: z.string(),
+				ContentType: z.string().optional(),
+				ContentID: z.string().nullish(),
+				// The Postmark SDK's Attachment type carries it; the relay measures the content itself.
+				ContentLength: z.number().optional(),
+			}),
+		)
+		.optional(),
 });
 
 export type PostmarkError = { status: number; body: { ErrorCode: number; Message: string } };
@@ -52,9 +64,6 @@ export function postmarkToSend(body: unknown): Result<SendRequest, ApiError> {
 		return err(refuse(first?.path || "body", first?.message ?? "invalid"));
 	}
 	const m = parsed.data;
-	if (m.Attachments && m.Attachments.length > 0) {
-		return err(refuse("Attachments", "attachments are not supported by this relay yet"));
-	}
 	if (m.MessageStream !== undefined && m.MessageStream !== "outbound") {
 		return err(
 			new PostmarkRefusal(
@@ -80,6 +89,9 @@ export function postmarkToSend(body: unknown): Result<SendRequest, ApiError> {
 		...(headers ? { headers } : {}),
 		...(m.Tag !== undefined ? { tags: [m.Tag] } : {}),
 		...(m.Metadata !== undefined ? { metadata: m.Metadata } : {}),
+		...(m.Attachments && m.Attachments.length > 0
+			? { attachments: m.Attachments.map((a) => attachmentOf(a.Name, a.Content, a.ContentType, a.ContentID)) }
+			: {}),
 	});
 }
 

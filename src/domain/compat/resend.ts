@@ -1,18 +1,31 @@
 // Resend's API (POST /emails, POST /emails/batch, GET /emails/{id}) mapped onto the relay's send request.
 // Maps: from, to, cc, bcc, reply_to, subject, html, text, headers; tags `{name, value}` → the tag
-// `name:value` (Resend's names and values cannot hold `:`, so it reads back exactly).
-// Refuses, with Resend's 422 validation_error: attachments (the relay takes none yet), scheduled_at
+// `name:value` (Resend's names and values cannot hold `:`, so it reads back exactly); attachments
+// `{filename, content, content_type?, content_id?}` with content base64 or bytes (a Buffer as JSON).
+// Refuses, with Resend's 422 validation_error: attachments by `path` (the relay fetches no remote
+// files), scheduled_at
 // (no scheduling yet), template and topic_id (no templates or topics), and any field Resend does not
 // define. Errors answer Resend's `{statusCode, name, message}` with its names and status codes.
 import { z } from "zod";
 import { type ApiError, describeIssues, type ErrorCode, err, ok, type Result } from "../../errors";
 import { formatMailbox } from "../../lib/address";
+import { toBase64 } from "../../lib/encoding";
 import type { EmailView } from "../messages/read";
-import { MissingKeyError, refuse, type SendRequest } from "./common";
+import { attachmentOf, MissingKeyError, refuse, type SendAttachment, type SendRequest } from "./common";
 
 export const RESEND_MAX_BATCH = 100;
 
 const addresses = z.union([z.string(), z.array(z.string())]);
+const bytes = z.array(z.number().int().min(0).max(255));
+// The Resend SDK sends bytes as base64; older SDKs and hand-written clients send a Buffer, which
+// JSON.stringify writes as `{type: "Buffer", data: [...]}`, or a plain array of bytes.
+const attachment = z.strictObject({
+	filename: z.string().optional(),
+	content: z.union([z.string(), bytes, z.strictObject({ type: z.literal("Buffer"), data: bytes })]).optional(),
+	path: z.string().optional(),
+	content_type: z.string().optional(),
+	content_id: z.string().optional(),
+});
 const tag = z.strictObject({ name: z.string().min(1).max(256), value: z.string().max(256).optional() });
 
 export const resendEmailSchema = z.strictObject({
@@ -26,7 +39,7 @@ export const resendEmailSchema = z.strictObject({
 	text: z.string().optional(),
 	headers: z.record(z.string(), z.string()).optional(),
 	tags: z.array(tag).optional(),
-	attachments: z.array(z.unknown()).optional(),
+	attachments: z.array(attachment).optional(),
 	scheduled_at: z.string().optional(),
 	template: z.unknown().optional(),
 	topic_id: z.unknown().optional(),
@@ -45,9 +58,8 @@ export function resendToSend(body: unknown): Result<SendRequest, ApiError> {
 		return err(refuse(first?.path || "body", first?.message ?? "invalid"));
 	}
 	const email = parsed.data;
-	if (email.attachments && email.attachments.length > 0) {
-		return err(refuse("attachments", "attachments are not supported by this relay yet"));
-	}
+	const attachments = resendAttachments(email.attachments ?? []);
+	if (!attachments.ok) return attachments;
 	if (email.scheduled_at !== undefined) return err(refuse("scheduled_at", "scheduled sending is not supported yet"));
 	if (email.template !== undefined) return err(refuse("template", "templates are not supported by this relay"));
 	if (email.topic_id !== undefined) return err(refuse("topic_id", "topics are not supported by this relay"));
@@ -67,7 +79,28 @@ export function resendToSend(body: unknown): Result<SendRequest, ApiError> {
 		...(email.text !== undefined ? { text: email.text } : {}),
 		...(email.headers !== undefined ? { headers: email.headers } : {}),
 		...(email.tags ? { tags: email.tags.map((t) => (t.value ? `${t.name}:${t.value}` : t.name)) } : {}),
+		...(attachments.value.length > 0 ? { attachments: attachments.value } : {}),
 	});
+}
+
+function resendAttachments(list: readonly z.infer<typeof attachment>[]): Result<SendAttachment[], ApiError> {
+	const out: SendAttachment[] = [];
+	for (const [i, a] of list.entries()) {
+		const field = `attachments.${i}`;
+		if (a.path !== undefined) {
+			return err(
+				refuse(`${field}.path`, "remote files are not fetched by this relay; send the file as content (base64)"),
+			);
+		}
+		if (a.content === undefined) return err(refuse(`${field}.content`, "content is required"));
+		if (!a.filename) return err(refuse(`${field}.filename`, "filename is required"));
+		const content =
+			typeof a.content === "string"
+				? a.content
+				: toBase64(Uint8Array.from(Array.isArray(a.content) ? a.content : a.content.data));
+		out.push(attachmentOf(a.filename, content, a.content_type, a.content_id));
+	}
+	return ok(out);
 }
 
 const BY_CODE: Partial<Record<ErrorCode, { statusCode: number; name: string }>> = {

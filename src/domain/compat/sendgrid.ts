@@ -2,15 +2,16 @@
 // Each personalization becomes its own message, addressed only to its own to/cc/bcc, with its own
 // subject (or the request's), headers (over the request's), custom_args (over the request's) and
 // substitutions (each key replaced literally in subject, text and html). Maps from/reply_to
-// `{email, name}`, content text/plain and text/html, categories (→ tags), custom_args (→ metadata).
-// Refuses, with SendGrid's 400 `{errors: [{message, field, help}]}`: attachments (none yet),
-// send_at (no scheduling yet), template_id/dynamic_template_data (no templates), other content
+// `{email, name}`, content text/plain and text/html, categories (→ tags), custom_args (→ metadata),
+// attachments `{content, filename, type?, disposition?, content_id?}` (inline only when disposition
+// is inline, which then needs content_id, as on SendGrid; every personalization gets every file).
+// Refuses, with SendGrid's 400 `{errors: [{message, field, help}]}`: send_at (no scheduling yet), template_id/dynamic_template_data (no templates), other content
 // types, asm, ip_pool_name, batch_id, mail_settings, tracking_settings, reply_to_list with more than
 // one address, and any field SendGrid does not define.
 import { z } from "zod";
 import { type ApiError, describeIssues, type ErrorCode, err, ok, type Result } from "../../errors";
 import { formatMailbox } from "../../lib/address";
-import { MissingKeyError, refuse, type SendRequest, substitute } from "./common";
+import { attachmentOf, MissingKeyError, refuse, type SendAttachment, type SendRequest, substitute } from "./common";
 
 const address = z.strictObject({ email: z.string(), name: z.string().optional() });
 const strings = z.record(z.string(), z.string());
@@ -36,7 +37,17 @@ export const sendgridMailSchema = z.strictObject({
 	reply_to_list: z.array(address).optional(),
 	subject: z.string().optional(),
 	content: z.array(z.strictObject({ type: z.string(), value: z.string() })).optional(),
-	attachments: z.array(z.unknown()).optional(),
+	attachments: z
+		.array(
+			z.strictObject({
+				content: z.string(),
+				filename: z.string(),
+				type: z.string().optional(),
+				disposition: z.enum(["attachment", "inline"]).optional(),
+				content_id: z.string().optional(),
+			}),
+		)
+		.optional(),
 	template_id: z.string().optional(),
 	headers: strings.optional(),
 	categories: z.array(z.string()).optional(),
@@ -61,8 +72,14 @@ export function sendgridToSend(body: unknown): Result<SendRequest[], ApiError> {
 		return err(refuse(first?.path || "body", first?.message ?? "invalid"));
 	}
 	const mail = parsed.data;
-	if (mail.attachments && mail.attachments.length > 0) {
-		return err(refuse("attachments", "attachments are not supported by this relay yet"));
+	const attachments: SendAttachment[] = [];
+	for (const [i, a] of (mail.attachments ?? []).entries()) {
+		const inline = a.disposition === "inline";
+		if (inline && !a.content_id) {
+			return err(refuse(`attachments.${i}.content_id`, "content_id is required when disposition is inline"));
+		}
+		// A content_id on a plain attachment names nothing the HTML shows: the file stays an attachment.
+		attachments.push(attachmentOf(a.filename, a.content, a.type, inline ? a.content_id : undefined));
 	}
 	for (const field of [...REFUSED, "mail_settings", "tracking_settings"] as const) {
 		if ((mail as Record<string, unknown>)[field] !== undefined) {
@@ -103,6 +120,7 @@ export function sendgridToSend(body: unknown): Result<SendRequest[], ApiError> {
 				...(Object.keys(headers).length > 0 ? { headers } : {}),
 				...(mail.categories ? { tags: mail.categories } : {}),
 				...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+				...(attachments.length > 0 ? { attachments } : {}),
 			};
 		}),
 	);

@@ -2,13 +2,14 @@
 // validateSend takes from POST /v1/emails, and the idempotency key that makes a client's retry after
 // a lost 250 a no-op. The envelope decides who receives the mail, as in any MTA: a header address
 // that is not an envelope recipient receives nothing, an envelope recipient not in To/Cc is a Bcc.
-import PostalMime, { type Address, type Email } from "postal-mime";
+// Attached and inline parts become the send input's `attachments` (naming rules: attachmentOf).
+import PostalMime, { type Address, type Attachment, type Email } from "postal-mime";
 import { ApiError, err, ok, type Result } from "../../errors";
 import { formatMailbox, type Mailbox, normalizeEmail } from "../../lib/address";
 import { sha256Hex } from "../../lib/crypto";
-import { utf8Length } from "../../lib/encoding";
+import { toBase64, utf8, utf8Length } from "../../lib/encoding";
 import { headerRefusal, MAX_HEADER_LINE_OCTETS } from "./headers";
-import { MAX_RECIPIENTS } from "./validate";
+import { MAX_ATTACHMENTS, MAX_RECIPIENTS } from "./validate";
 
 export type SmtpEnvelope = { mailFrom: string; rcptTo: readonly string[] };
 
@@ -85,6 +86,55 @@ function customHeaders(email: Email): Custom {
 	return { headers, control };
 }
 
+/** Extensions for parts that name no file, so the recipient's client can still open them. */
+const EXTENSIONS: Record<string, string> = {
+	"application/pdf": "pdf",
+	"image/png": "png",
+	"image/jpeg": "jpg",
+	"image/gif": "gif",
+	"image/webp": "webp",
+	"image/svg+xml": "svg",
+	"text/plain": "txt",
+	"text/csv": "csv",
+	"text/calendar": "ics",
+	"text/html": "html",
+	"message/rfc822": "eml",
+};
+
+const CALENDARS = new Set(["text/calendar", "application/ics"]);
+const UNSAFE_IN_NAME = new Set(['"', "\\", "/"]);
+const safeName = (name: string) =>
+	[...name]
+		.map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f || UNSAFE_IN_NAME.has(ch) ? "_" : ch))
+		.join("")
+		.trim();
+
+/**
+ * A MIME part → the /v1 attachment. The API needs a file name, and SMTP clients do not always send
+ * one (a calendar invitation, a forwarded message): such a part is named `attachment-<n>.<ext>`.
+ * Characters the API refuses in a name (quotes, slashes, controls) become `_`, as a mail client
+ * saving the file would do. A Content-ID is kept only on inline or related parts: on a plain
+ * attachment it references nothing, and /v1 would render the file inline.
+ */
+function attachmentOf(part: Attachment, index: number): Record<string, string> {
+	const ext = EXTENSIONS[part.mimeType] ?? "bin";
+	const named = part.filename ? safeName(part.filename) : "";
+	let bytes = typeof part.content === "string" ? utf8.encode(part.content) : new Uint8Array(part.content);
+	if (CALENDARS.has(part.mimeType)) {
+		// postal-mime hands calendars back with LF line ends; RFC 5545 §3.1 delimits content lines with
+		// CRLF, and strict calendar clients refuse an invitation without them.
+		bytes = utf8.encode(new TextDecoder().decode(bytes).replace(/\r?\n/g, "\r\n"));
+	}
+	const contentId = part.contentId?.trim().replace(/^<(.*)>$/, "$1");
+	const inline = contentId && (part.disposition === "inline" || part.related === true);
+	return {
+		filename: named || `attachment-${index + 1}.${ext}`,
+		content: toBase64(bytes),
+		content_type: part.mimeType,
+		...(inline ? { content_id: contentId } : {}),
+	};
+}
+
 function parseMetadata(value: string | undefined): Result<Record<string, unknown> | undefined, ApiError> {
 	if (value === undefined) return ok(undefined);
 	try {
@@ -121,14 +171,14 @@ export async function parseSubmission(
 	}
 	const from = mailboxesOf(email.from ? [email.from] : [])[0];
 	if (!from) return refuse("The message has no From header with an address", "headers.From");
-	if (email.attachments.length > 0) {
-		// The send pipeline renders messages from fields and has no attachments yet: refusing is
-		// better than delivering a message without the files the sender attached.
+	if (email.attachments.length > MAX_ATTACHMENTS) {
+		// Refusing beats delivering the message without some of the files its sender attached.
 		return refuse(
-			`The message has ${email.attachments.length} attachment(s) or inline part(s); attachments are not supported yet. Send it without attachments.`,
+			`The message has ${email.attachments.length} attachments or inline parts; at most ${MAX_ATTACHMENTS} per message.`,
 			"attachments",
 		);
 	}
+	const attachments = email.attachments.map(attachmentOf);
 	const { headers, control } = customHeaders(email);
 	const metadata = parseMetadata(control.get("x-metadata"));
 	if (!metadata.ok) return metadata;
@@ -149,6 +199,7 @@ export async function parseSubmission(
 		...(Object.keys(headers).length > 0 ? { headers } : {}),
 		...(tags !== undefined ? { tags } : {}),
 		...(metadata.value !== undefined ? { metadata: metadata.value } : {}),
+		...(attachments.length > 0 ? { attachments } : {}),
 	};
 	const explicit = control.get("x-idempotency-key");
 	const idempotencyKey = explicit || (await derivedKey(email.messageId, envelope));

@@ -1,7 +1,7 @@
 // Mailgun's messages API: a form body with Basic auth `api:<key>`, `{domain}` a verified domain,
 // `o:tag`/`v:`/`h:` mapped, recipient-variables as one message per recipient, Mailgun's answers.
 import { describe, expect, it } from "vitest";
-import { compatRequest, expectDelivered } from "../../helpers/compat";
+import { compatRequest, deliveredMime, expectDelivered, mimeBase64 } from "../../helpers/compat";
 import { createWorkspace } from "../../helpers/workspace";
 
 const basic = (key: string, user = "api") => ({ authorization: `Basic ${btoa(`${user}:${key}`)}` });
@@ -89,6 +89,44 @@ describe("Mailgun POST /v3/{domain}/messages", () => {
 		await expectDelivered(sent, ws.key, ids);
 	});
 
+	it("takes attachment and inline file parts: base64 in the MIME, inline under its file name", async () => {
+		const ws = await createWorkspace();
+		// ASCII bytes: the helper posts the multipart body as text.
+		const pdf = `%PDF-1.4\n${"x".repeat(120)}`;
+		const body = new FormData();
+		for (const [k, v] of form(ws.domain, [["html", '<p>Hi <img src="cid:logo.png"></p>']])) body.append(k, v);
+		body.append("attachment", new File([pdf], "invoice.pdf", { type: "application/pdf" }));
+		body.append("inline", new File(["PNG logo"], "logo.png", { type: "image/png" }));
+		const sent = await post(ws.domain, basic(ws.key), body);
+		expect(sent.res.status).toBe(200);
+		const { id } = (await sent.res.json()) as { id: string };
+		const [mime = ""] = await deliveredMime(sent, ws.key, [id.slice(1, id.indexOf("@"))]);
+		expect(mime).toMatch(/^Content-Disposition: attachment; filename="invoice\.pdf"\r$/m);
+		expect(mime).toContain(mimeBase64(btoa(pdf)));
+		expect(mime).toMatch(/^Content-Disposition: inline; filename="logo\.png"\r$/m);
+		expect(mime).toContain("Content-ID: <logo.png>\r\n");
+		expect(mime).toContain(btoa("PNG logo"));
+	});
+
+	it("lets an Idempotency-Key cover the files: the same form with another file is refused", async () => {
+		const ws = await createWorkspace();
+		const withFile = (bytes: string) => {
+			const body = new FormData();
+			for (const [k, v] of form(ws.domain)) body.append(k, v);
+			body.append("attachment", new File([bytes], "a.txt", { type: "text/plain" }));
+			return body;
+		};
+		const headers = { ...basic(ws.key), "idempotency-key": "mg-files-1" };
+		const first = await post(ws.domain, headers, withFile("one"));
+		expect(first.res.status).toBe(200);
+		const replay = await post(ws.domain, headers, withFile("one"));
+		expect(await replay.res.json()).toEqual(await first.res.json());
+		expect(replay.jobs).toHaveLength(0);
+		const other = await post(ws.domain, headers, withFile("two"));
+		expect(other.res.status).toBe(400);
+		expect(other.jobs).toHaveLength(0);
+	});
+
 	it("answers Mailgun's errors: 401 Forbidden, 404 unknown domain, 400 {message}, 403 unverified sender", async () => {
 		const ws = await createWorkspace();
 		const other = await createWorkspace();
@@ -110,12 +148,11 @@ describe("Mailgun POST /v3/{domain}/messages", () => {
 			expect(((await sent.res.json()) as { message: string }).message.length).toBeGreaterThan(0);
 			expect(sent.jobs).toHaveLength(0);
 		}
-		const attachment = new FormData();
-		for (const [k, v] of form(ws.domain)) attachment.append(k, v);
-		attachment.append("attachment", new File(["hi"], "a.txt"));
-		const withFile = await post(ws.domain, basic(ws.key), attachment);
-		expect(withFile.res.status).toBe(400);
-		expect(((await withFile.res.json()) as { message: string }).message).toMatch(/attachment/);
+		// An attachment must be a file part: a text parameter named so is refused, naming it.
+		const textFile = await post(ws.domain, basic(ws.key), form(ws.domain, [["attachment", "hi"]]));
+		expect(textFile.res.status).toBe(400);
+		expect(((await textFile.res.json()) as { message: string }).message).toMatch(/attachment/);
+		expect(textFile.jobs).toHaveLength(0);
 		const unverified = form(ws.domain);
 		unverified.set("from", "app@not-ours.test");
 		const refused = await post(ws.domain, basic(ws.key), unverified);

@@ -1,7 +1,14 @@
 // Mandrill's messages/send: the key in the body, one message per recipient unless
 // preserve_recipients, one result per recipient, and Mandrill's errors (HTTP 500, named).
 import { describe, expect, it } from "vitest";
-import { compatRequest, expectDelivered } from "../../helpers/compat";
+import {
+	compatRequest,
+	deliveredMime,
+	expectDelivered,
+	expectFiles,
+	PDF_BASE64,
+	PNG_BASE64,
+} from "../../helpers/compat";
 import { json } from "../../helpers/worker";
 import { createWorkspace, insertKey } from "../../helpers/workspace";
 
@@ -98,6 +105,25 @@ describe("Mandrill POST /api/1.0/messages/send.json", () => {
 		expect(unsigned.jobs).toHaveLength(0);
 	});
 
+	it("carries attachments and images (inline, Content-ID = name) into each recipient's MIME", async () => {
+		const ws = await createWorkspace();
+		const body = call(ws.key, ws.domain, {
+			html: '<p>Hi <img src="cid:logo.png"></p>',
+			attachments: [{ type: "application/pdf", name: "invoice.pdf", content: PDF_BASE64 }],
+			images: [{ type: "image/png", name: "logo.png", content: PNG_BASE64 }],
+		});
+		const sent = await compatRequest(PATH, { body });
+		expect(sent.res.status).toBe(200);
+		const results = await json<Result[]>(sent.res);
+		const mimes = await deliveredMime(
+			sent,
+			ws.key,
+			results.map((r) => r._id ?? ""),
+		);
+		expect(mimes).toHaveLength(2);
+		for (const mime of mimes) expectFiles(mime, "logo.png");
+	});
+
 	it("answers Mandrill's errors with HTTP 500: Invalid_Key for a missing, wrong or under-scoped key, ValidationError otherwise", async () => {
 		const ws = await createWorkspace();
 		const readOnly = await insertKey(ws.id, { scopes: ["email:read"] });
@@ -107,9 +133,10 @@ describe("Mandrill POST /api/1.0/messages/send.json", () => {
 			[call(readOnly.key, ws.domain), "Invalid_Key"],
 			[call(ws.key, ws.domain, { subject: "" }), "ValidationError"],
 			[
-				call(ws.key, ws.domain, { attachments: [{ type: "text/plain", name: "a.txt", content: "aGk=" }] }),
+				call(ws.key, ws.domain, { attachments: [{ type: "text/plain", name: "a.txt", content: "not base64!" }] }),
 				"ValidationError",
 			],
+			[call(ws.key, ws.domain, { images: [{ type: "text/plain", name: "logo", content: "aGk=" }] }), "ValidationError"],
 			[call(ws.key, ws.domain, { merge_vars: [{ rcpt: "ada@example.net", vars: [] }] }), "ValidationError"],
 			[call(ws.key, ws.domain, { track_clicks: true }), "ValidationError"],
 			[call(ws.key, ws.domain, { unknown_option: 1 }), "ValidationError"],

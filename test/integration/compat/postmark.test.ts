@@ -1,7 +1,14 @@
 // Postmark's API: X-Postmark-Server-Token, its PascalCase body mapped onto the one send path, its
 // answer per message and its `{ErrorCode, Message}` errors with Postmark's codes.
 import { describe, expect, it } from "vitest";
-import { compatRequest, expectDelivered } from "../../helpers/compat";
+import {
+	compatRequest,
+	deliveredMime,
+	expectDelivered,
+	expectFiles,
+	PDF_BASE64,
+	PNG_BASE64,
+} from "../../helpers/compat";
 import { json } from "../../helpers/worker";
 import { createWorkspace, insertKey } from "../../helpers/workspace";
 
@@ -47,12 +54,29 @@ describe("Postmark POST /email", () => {
 		await expectDelivered(sent, ws.key, [body.MessageID]);
 	});
 
+	it("carries Attachments, inline by ContentID (bare or cid:), into the delivered MIME", async () => {
+		const ws = await createWorkspace();
+		const body = message(ws.domain, {
+			HtmlBody: '<p>Thanks <img src="cid:logo"></p>',
+			Attachments: [
+				{ Name: "invoice.pdf", Content: PDF_BASE64, ContentType: "application/pdf" },
+				{ Name: "logo.png", Content: PNG_BASE64, ContentType: "image/png", ContentID: "cid:logo" },
+			],
+		});
+		const sent = await compatRequest("/email", { headers: token(ws.key), body });
+		expect(sent.res.status).toBe(200);
+		const { MessageID } = await json<Answer>(sent.res);
+		const [mime = ""] = await deliveredMime(sent, ws.key, [MessageID]);
+		expectFiles(mime);
+	});
+
 	it("answers Postmark's error codes: 300 invalid, 400 sender signature, 1235 stream, 402 JSON, 10 token", async () => {
 		const ws = await createWorkspace();
 		const readOnly = await insertKey(ws.id, { scopes: ["email:read"] });
 		const cases: [Record<string, string>, unknown, number, number][] = [
 			[token(ws.key), message(ws.domain, { To: "nobody" }), 422, 300],
-			[token(ws.key), message(ws.domain, { Attachments: [{ Name: "a.txt", Content: "aGk=" }] }), 422, 300],
+			[token(ws.key), message(ws.domain, { Attachments: [{ Name: "a.txt", Content: "not base64!" }] }), 422, 300],
+			[token(ws.key), message(ws.domain, { Attachments: [{ Content: "aGk=" }] }), 422, 300],
 			[token(ws.key), message(ws.domain, { TrackOpens: true }), 422, 300],
 			[token(ws.key), message(ws.domain, { InlineCss: true }), 422, 300],
 			[token(ws.key), message(ws.domain, { From: "app@not-ours.test" }), 422, 400],

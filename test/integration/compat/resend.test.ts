@@ -1,7 +1,7 @@
 // Resend's API at the relay's root: its request body mapped onto the one send path, its answers and
 // its error shape `{statusCode, name, message}` with Resend's names and status codes.
 import { describe, expect, it } from "vitest";
-import { compatRequest, expectDelivered } from "../../helpers/compat";
+import { compatRequest, deliveredMime, expectDelivered, mimeBase64 } from "../../helpers/compat";
 import { countRows, json, request } from "../../helpers/worker";
 import { createWorkspace, insertKey } from "../../helpers/workspace";
 
@@ -52,6 +52,31 @@ describe("Resend POST /emails", () => {
 		});
 	});
 
+	it("carries attachments, base64 or a Buffer's bytes, and inline images into the delivered MIME", async () => {
+		const ws = await createWorkspace();
+		const pdf = btoa(`%PDF-1.4\n${"x".repeat(120)}`);
+		const bytes = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+		const body = email(ws.domain, {
+			html: '<p>Hi <img src="cid:logo"></p>',
+			attachments: [
+				{ filename: "invoice.pdf", content: pdf },
+				{ filename: "logo.png", content: { type: "Buffer", data: bytes }, content_id: "logo" },
+				{ filename: "notes.txt", content: [104, 105], content_type: "text/plain; charset=utf-8" },
+			],
+		});
+		const sent = await compatRequest("/emails", { headers: bearer(ws.key), body });
+		expect(sent.res.status).toBe(200);
+		const { id } = await json<{ id: string }>(sent.res);
+		const [mime = ""] = await deliveredMime(sent, ws.key, [id]);
+		expect(mime).toMatch(/^Content-Disposition: attachment; filename="invoice\.pdf"\r$/m);
+		expect(mime).toContain(mimeBase64(pdf));
+		expect(mime).toMatch(/^Content-Disposition: inline; filename="logo\.png"\r$/m);
+		expect(mime).toMatch(/^Content-ID: <logo>\r$/m);
+		expect(mime).toContain(btoa(String.fromCharCode(...bytes)));
+		expect(mime).toMatch(/^Content-Type: text\/plain; name="notes\.txt"\r$/m);
+		expect(mime).toContain(btoa("hi"));
+	});
+
 	it("honours Idempotency-Key as /v1 does: the same id, nothing enqueued twice", async () => {
 		const ws = await createWorkspace();
 		const headers = { ...bearer(ws.key), "idempotency-key": "resend-1" };
@@ -69,7 +94,9 @@ describe("Resend POST /emails", () => {
 	it("refuses what it cannot map with Resend's 422 validation_error, enqueuing nothing", async () => {
 		const ws = await createWorkspace();
 		for (const [overrides, field] of [
-			[{ attachments: [{ filename: "a.txt", content: "aGk=" }] }, "attachments"],
+			[{ attachments: [{ filename: "a.txt", path: "https://example.com/a.txt" }] }, "attachments.0.path"],
+			[{ attachments: [{ filename: "a.txt", content: "not base64!" }] }, "attachments.0.content"],
+			[{ attachments: [{ content: "aGk=" }] }, "attachments.0.filename"],
 			[{ scheduled_at: "in 1 hour" }, "scheduled_at"],
 			[{ template: { id: "t" } }, "template"],
 			[{ to: "not an address" }, "to"],

@@ -1,7 +1,14 @@
 // SendGrid's v3 mail send: one message per personalization with its own recipients, subject,
 // headers, substitutions and custom_args; 202 with X-Message-Id; `{errors: [{message, field, help}]}`.
 import { describe, expect, it } from "vitest";
-import { compatRequest, expectDelivered } from "../../helpers/compat";
+import {
+	compatRequest,
+	deliveredMime,
+	expectDelivered,
+	expectFiles,
+	PDF_BASE64,
+	PNG_BASE64,
+} from "../../helpers/compat";
 import { json } from "../../helpers/worker";
 import { createWorkspace } from "../../helpers/workspace";
 
@@ -71,6 +78,26 @@ describe("SendGrid POST /v3/mail/send", () => {
 		await expectDelivered(sent, ws.key, ids);
 	});
 
+	it("gives every personalization the attachments, inline when disposition is inline", async () => {
+		const ws = await createWorkspace();
+		const body = mail(ws.domain, {
+			attachments: [
+				// A content_id on a plain attachment does not make it inline: disposition decides.
+				{ content: PDF_BASE64, filename: "invoice.pdf", type: "application/pdf", content_id: "ignored" },
+				{ content: PNG_BASE64, filename: "logo.png", type: "image/png", disposition: "inline", content_id: "logo" },
+			],
+		});
+		const sent = await compatRequest("/v3/mail/send", { headers: bearer(ws.key), body });
+		expect(sent.res.status).toBe(202);
+		const ids = (sent.res.headers.get("x-mail-queue-message-ids") ?? "").split(",");
+		const mimes = await deliveredMime(sent, ws.key, ids);
+		expect(mimes).toHaveLength(2);
+		for (const mime of mimes) {
+			expectFiles(mime);
+			expect(mime).not.toContain("<ignored>");
+		}
+	});
+
 	it("answers SendGrid's errors: 400 with the field (in its personalization), 401, 403 for an unverified sender", async () => {
 		const ws = await createWorkspace();
 		const bad = mail(ws.domain);
@@ -80,7 +107,18 @@ describe("SendGrid POST /v3/mail/send", () => {
 		} as (typeof bad.personalizations)[1];
 		const cases: [Record<string, string>, unknown, number, string | null][] = [
 			[bearer(ws.key), bad, 400, "personalizations.1.to.0.email"],
-			[bearer(ws.key), mail(ws.domain, { attachments: [{ content: "aGk=", filename: "a.txt" }] }), 400, "attachments"],
+			[
+				bearer(ws.key),
+				mail(ws.domain, { attachments: [{ content: "not base64!", filename: "a.txt" }] }),
+				400,
+				"attachments.0.content",
+			],
+			[
+				bearer(ws.key),
+				mail(ws.domain, { attachments: [{ content: "aGk=", filename: "a.png", disposition: "inline" }] }),
+				400,
+				"attachments.0.content_id",
+			],
 			[bearer(ws.key), mail(ws.domain, { send_at: 1_900_000_000 }), 400, "send_at"],
 			[bearer(ws.key), mail(ws.domain, { template_id: "d-1" }), 400, "template_id"],
 			[bearer(ws.key), mail(ws.domain, { from: { email: "app@not-ours.test" } }), 403, null],

@@ -12,6 +12,7 @@ import {
 	mailgunToSend,
 } from "../../../domain/compat/mailgun";
 import { ApiError } from "../../../errors";
+import { toBase64 } from "../../../lib/encoding";
 import type { App, AppEnv } from "../../context";
 import { basicPassword, providerErrors, requireKeyFrom } from "../../middleware/compat";
 import { limitBody } from "../../middleware/json-body";
@@ -33,7 +34,16 @@ async function readForm(c: Context<AppEnv>): Promise<FormEntry[]> {
 		throw new ApiError("unsupported_media_type", "Send the message as multipart/form-data or urlencoded form.");
 	}
 	try {
-		return [...(await c.req.raw.formData()).entries()];
+		const form = [...(await c.req.raw.formData()).entries()];
+		// Files become base64 here, once: the domain maps them as /v1 attachments, and an
+		// Idempotency-Key then covers their bytes as well as the text parameters.
+		return await Promise.all(
+			form.map(async ([name, value]): Promise<FormEntry> => {
+				if (typeof value === "string") return [name, value];
+				const content = toBase64(new Uint8Array(await value.arrayBuffer()));
+				return [name, { filename: value.name, type: value.type, content }];
+			}),
+		);
 	} catch (error) {
 		if (error instanceof ApiError) throw error;
 		throw new ApiError("invalid_request", "The form body could not be parsed.");
@@ -47,8 +57,8 @@ async function send(c: Context<AppEnv>) {
 	const entries = await readForm(c);
 	const mapped = mailgunToSend(entries);
 	if (!mapped.ok) throw mapped.error;
-	// A form has no canonical text; its text parameters, in order, are what an Idempotency-Key covers.
-	const fingerprint = JSON.stringify(entries.map(([n, v]) => [n, typeof v === "string" ? v : ""]));
+	// A form has no canonical text; its parameters and files, in order, are what an Idempotency-Key covers.
+	const fingerprint = JSON.stringify(entries);
 	const idem = idempotencyOf(c, fingerprint);
 	const outcome = await acceptMessages(mapped.value, "all_or_nothing", senderOf(c), sendDeps(c), idem);
 	if (!outcome.ok) throw outcome.error.error;
@@ -84,6 +94,14 @@ export function registerMailgunRoutes(app: App): void {
 				html: z.string().optional(),
 				"o:tag": z.union([z.string(), z.array(z.string())]).optional(),
 				"recipient-variables": z.string().optional(),
+				attachment: z
+					.array(z.string().meta({ format: "binary" }))
+					.optional()
+					.meta({ description: "File parts, repeated." }),
+				inline: z
+					.array(z.string().meta({ format: "binary" }))
+					.optional()
+					.meta({ description: "Inline file parts; each one's Content-ID is its file name." }),
 			}),
 		},
 		responses: {
