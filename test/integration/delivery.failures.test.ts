@@ -118,6 +118,22 @@ describe("the send DLQ", () => {
 	});
 });
 
+describe("failed events", () => {
+	it("writes one failed event per failure: none for a redelivered dead letter, a new one after a manual retry", async () => {
+		const ws = await createWorkspace();
+		const body = await job(ws.id, ws.domain)();
+		await runQueue("mq-send-dlq", [body]);
+		await runQueue("mq-send-dlq", [body]);
+		expect((await eventTypes(body.id)).filter((e) => e === "failed")).toHaveLength(1);
+		// As POST /v1/emails/{id}/retry leaves it: deferred again, attempts reset.
+		await env.DB.prepare("UPDATE messages SET status = 'deferred', attempts = 0, updated_at = 0 WHERE id = ?")
+			.bind(body.id)
+			.run();
+		await runQueue("mq-send-dlq", [body]);
+		expect((await eventTypes(body.id)).filter((e) => e === "failed")).toHaveLength(2);
+	});
+});
+
 describe("one event path", () => {
 	it("feeds exactly the events written to D1 to both the events and the webhooks queue", async () => {
 		const ws = await createWorkspace();

@@ -439,9 +439,12 @@ export async function markFailed(db: D1Database, failures: Failure[], now: numbe
 		db
 			.prepare(
 				`INSERT INTO events (${EVENT_COLUMNS})
-				 SELECT m.id || ':failed:' || m.attempts, m.workspace_id, m.id, NULL, 'failed',
+				 -- Only rows this batch made failed (stamped with its time): a failure after a manual retry gets
+				 -- an event of its own, and a redelivered dead letter of a failed message none.
+				 SELECT m.id || ':failed:' || ?2, m.workspace_id, m.id, NULL, 'failed',
 				   json_object('error', json_extract(r.value,'$.error')), ?2
 				 FROM json_each(?1) AS r JOIN messages m ON m.id = json_extract(r.value,'$.id') AND m.status = 'failed'
+				   AND m.updated_at = ?2
 				 ON CONFLICT DO NOTHING RETURNING ${EVENT_COLUMNS}`,
 			)
 			.bind(json, now),
