@@ -192,3 +192,59 @@ describe("routing through the consumer", () => {
 		);
 	});
 });
+
+describe("routing per queue", () => {
+	it("a named queue's strategy and rules apply to its messages only", async () => {
+		const ws = await live();
+		await env.DB.prepare("UPDATE workspaces SET settings = ? WHERE id = ?")
+			.bind(JSON.stringify({ routing: { strategy: "priority" } }), ws.id)
+			.run();
+		const first = scriptedDriver((email) => accepted(email));
+		const second = scriptedDriver((email) => accepted(email));
+		await withDriver(
+			ws.id,
+			"smtp",
+			first.factory,
+			() =>
+				withDriver(
+					ws.id,
+					"cloudflare",
+					second.factory,
+					async (secondId) => {
+						await env.DB.batch([
+							env.DB.prepare(
+								"INSERT INTO queues (id, workspace_id, name, strategy) VALUES (?, ?, 'bulk', 'failover')",
+							).bind(`q_bulk_${ws.id}`, ws.id),
+							env.DB.prepare("INSERT INTO queues (id, workspace_id, name) VALUES (?, ?, 'vip')").bind(
+								`q_vip_${ws.id}`,
+								ws.id,
+							),
+							env.DB.prepare("UPDATE workspaces SET settings = ? WHERE id = ?").bind(
+								JSON.stringify({ routing: { strategy: "priority", failover_order: [secondId] } }),
+								ws.id,
+							),
+							env.DB.prepare(
+								"INSERT INTO routing_rules (id, workspace_id, queue_id, name, position, match, gateway_ids) VALUES (?, ?, ?, 'vip', 1, '{}', ?)",
+							).bind(`rr_vip_${ws.id}`, ws.id, `q_vip_${ws.id}`, JSON.stringify([secondId])),
+						]);
+						const plain = await job(ws.id, ws.domain, { to: [{ email: "plain@x.test" }] })();
+						const bulk = {
+							...(await job(ws.id, ws.domain, { to: [{ email: "bulk@x.test" }] })()),
+							queueId: `q_bulk_${ws.id}`,
+						};
+						const vip = {
+							...(await job(ws.id, ws.domain, { to: [{ email: "vip@x.test" }] })()),
+							queueId: `q_vip_${ws.id}`,
+						};
+						await runQueue("mq-send", [plain, bulk, vip], { SEND_QUEUE: new RecordingQueue() });
+						// Workspace strategy (priority) for the plain message; the bulk queue's `failover` strategy
+						// follows the workspace's failover order; the vip queue's rule pins the second gateway.
+						expect(first.calls).toEqual([["plain@x.test"]]);
+						expect(second.calls.flat().sort()).toEqual(["bulk@x.test", "vip@x.test"]);
+					},
+					{ priority: 2 },
+				),
+			{ priority: 1 },
+		);
+	});
+});

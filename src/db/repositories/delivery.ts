@@ -118,6 +118,8 @@ export type ClaimResult = {
 	workspaces: WorkspaceRow[];
 	/** Enabled routing rules of the batch's workspaces, by position. */
 	rules: RuleRow[];
+	/** The routing strategy of each of the batch's workspaces' queues that sets one. */
+	queueStrategies: Map<string, string>;
 	/** Events this batch wrote (`queued` for new rows, `processing` for claims). */
 	events: EventRow[];
 	/** Ids left unclaimed because their workspace is suspended. */
@@ -226,12 +228,15 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 				 WHERE enabled = 1 AND workspace_id IN (${IN_IDS}) ORDER BY position, id`,
 			)
 			.bind(JSON.stringify(input.workspaceIds)),
+		db
+			.prepare(`SELECT id, strategy FROM queues WHERE workspace_id IN (${IN_IDS}) AND strategy IS NOT NULL`)
+			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");
-	const tail = results.slice(-12);
+	const tail = results.slice(-13);
 	const rowsOf = <T>(i: number) => (tail[i]?.results ?? []) as T[];
 	// tail: queued events, suspended holds, paused parks, claims, processing events, recipient update,
-	// recipients, content, states, gateways, workspaces, rules.
+	// recipients, content, states, gateways, workspaces, rules, queue strategies.
 	const states = new Map<string, RowState>();
 	for (const row of rowsOf<RowState>(8)) states.set(row.id, row);
 	return {
@@ -244,6 +249,7 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 		gateways: rowsOf<GatewayRow>(9),
 		workspaces: rowsOf<WorkspaceRow>(10),
 		rules: rowsOf<RuleRow>(11),
+		queueStrategies: new Map(rowsOf<{ id: string; strategy: string }>(12).map((q) => [q.id, q.strategy])),
 	};
 }
 

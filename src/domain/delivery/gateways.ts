@@ -89,10 +89,12 @@ export class GatewayPlan {
 	private readonly rows: Map<string, GatewayRow>;
 	private readonly routables = new Map<string, RoutableGateway[]>();
 	private readonly settings = new Map<string, RoutingSettings>();
-	private readonly rules = new Map<string, RoutingRule[]>();
+	/** Rules by workspace, each with the queue it is limited to (null: every queue). */
+	private readonly rules = new Map<string, (RoutingRule & { queueId: string | null })[]>();
+	private readonly queueStrategies: ReadonlyMap<string, string>;
 
 	constructor(
-		claim: Pick<ClaimResult, "gateways" | "workspaces" | "rules">,
+		claim: Pick<ClaimResult, "gateways" | "workspaces" | "rules" | "queueStrategies">,
 		private readonly deps: GatewayDeps,
 		private readonly state: RouterState = isolateRouterState,
 	) {
@@ -103,11 +105,10 @@ export class GatewayPlan {
 			this.routables.set(g.workspace_id, list);
 		}
 		for (const w of claim.workspaces) this.settings.set(w.id, settingsOf(w.routing_mode, w.settings));
+		this.queueStrategies = claim.queueStrategies;
 		for (const r of claim.rules) {
-			// Rules of a named queue apply with that queue (rate-limits issue); these are the workspace's.
-			if (r.queue_id !== null) continue;
 			const list = this.rules.get(r.workspace_id) ?? [];
-			list.push(ruleOf(r));
+			list.push({ ...ruleOf(r), queueId: r.queue_id });
 			this.rules.set(r.workspace_id, list);
 		}
 	}
@@ -117,13 +118,18 @@ export class GatewayPlan {
 		return (this.routables.get(workspaceId)?.length ?? 0) > 0;
 	}
 
-	/** Gateway ids to try for one recipient, best first. */
-	candidates(workspaceId: string, request: RouteRequest): string[] {
+	/**
+	 * Gateway ids to try for one recipient, best first. A message of a named queue follows that
+	 * queue's strategy when it sets one, and its rules as well as the workspace-wide ones.
+	 */
+	candidates(workspaceId: string, request: RouteRequest, queueId: string | null = null): string[] {
 		const settings = this.settings.get(workspaceId) ?? settingsOf("gateway", "{}");
+		const rules = (this.rules.get(workspaceId) ?? []).filter((r) => r.queueId === null || r.queueId === queueId);
+		const queueStrategy = queueId ? asStrategy(this.queueStrategies.get(queueId)) : null;
 		return route(
-			request,
+			{ ...request, queueStrategy: request.queueStrategy ?? queueStrategy },
 			settings,
-			this.rules.get(workspaceId) ?? [],
+			rules,
 			this.routables.get(workspaceId) ?? [],
 			this.state,
 		).map((g) => g.id);

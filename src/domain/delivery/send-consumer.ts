@@ -285,12 +285,11 @@ async function prepare(
 			email,
 			sandbox
 				? [plan.sandboxId(w.job.workspaceId)]
-				: plan.candidates(w.job.workspaceId, {
-						fromEmail: message.from.email,
-						recipient: email,
-						tags: message.tags,
-						headers: message.headers,
-					}),
+				: plan.candidates(
+						w.job.workspaceId,
+						{ fromEmail: message.from.email, recipient: email, tags: message.tags, headers: message.headers },
+						row.queue_id,
+					),
 		);
 	}
 	return {
