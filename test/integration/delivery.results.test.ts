@@ -73,6 +73,33 @@ describe("per-recipient results", () => {
 		expect(early.sent).toEqual([expect.objectContaining({ reason: "not_due" })]);
 	});
 
+	it("follows a named queue's retry schedule: its delays and its retry count", async () => {
+		const ws = await createWorkspace();
+		const queueId = `q_fast_${ws.id}`;
+		await env.DB.prepare(
+			"INSERT INTO queues (id, workspace_id, name, max_retries, retry_delays) VALUES (?, ?, 'fast', 2, '[5, 7]')",
+		)
+			.bind(queueId, ws.id)
+			.run();
+		const body = { ...(await job(ws.id, ws.domain, { to: [{ email: "tempfail@x.test" }] })()), sandbox: true, queueId };
+		const delays: number[] = [];
+		let next: unknown[] = [body];
+		for (let i = 0; i < 3; i++) {
+			await env.DB.prepare("UPDATE messages SET next_attempt_at = 0 WHERE id = ?").bind(body.id).run();
+			const redrives = new RecordingQueue();
+			await runQueue("mq-send", next, { SEND_QUEUE: redrives });
+			delays.push(...redrives.delays);
+			next = redrives.sent;
+		}
+		// 5 s, then 7 s (the list's last delay repeats), and the third attempt is past max_retries = 2.
+		expect(delays).toEqual([5, 7]);
+		expect(await messageState(body.id)).toMatchObject({
+			status: "failed",
+			attempts: 3,
+			last_error: expect.stringMatching(/^retries exhausted after 3 attempts/),
+		});
+	});
+
 	it("waits for next_attempt_at: a redrive that arrives early is handed back until it is due", async () => {
 		const ws = await createWorkspace();
 		const body = await job(ws.id, ws.domain, { to: [{ email: "tempfail@x.test" }] })();

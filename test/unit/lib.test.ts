@@ -95,7 +95,7 @@ describe("secrets at rest", () => {
 
 describe("retry schedule", () => {
 	it("is immediate, 30 s, 2 min, 10 min, then hourly", () => {
-		expect([1, 2, 3, 4, 5, 6, 9].map(retryDelaySeconds)).toEqual([0, 30, 120, 600, 3600, 3600, 3600]);
+		expect([1, 2, 3, 4, 5, 6, 9].map((a) => retryDelaySeconds(a))).toEqual([0, 30, 120, 600, 3600, 3600, 3600]);
 	});
 });
 

@@ -79,6 +79,9 @@ export type GatewayRow = {
 	rate_per_day: number | null;
 };
 
+/** What routing and retries need of a named queue. */
+export type QueueRow = { id: string; strategy: string | null; max_retries: number; retry_delays: string };
+
 /** What routing needs of a workspace. */
 export type WorkspaceRow = { id: string; routing_mode: "legacy" | "gateway" | "hybrid"; settings: string };
 
@@ -118,8 +121,8 @@ export type ClaimResult = {
 	workspaces: WorkspaceRow[];
 	/** Enabled routing rules of the batch's workspaces, by position. */
 	rules: RuleRow[];
-	/** The routing strategy of each of the batch's workspaces' queues that sets one. */
-	queueStrategies: Map<string, string>;
+	/** The batch's workspaces' named queues: routing strategy and retry schedule. */
+	queues: Map<string, QueueRow>;
 	/** Events this batch wrote (`queued` for new rows, `processing` for claims). */
 	events: EventRow[];
 	/** Ids left unclaimed because their workspace is suspended. */
@@ -229,14 +232,14 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			)
 			.bind(JSON.stringify(input.workspaceIds)),
 		db
-			.prepare(`SELECT id, strategy FROM queues WHERE workspace_id IN (${IN_IDS}) AND strategy IS NOT NULL`)
+			.prepare(`SELECT id, strategy, max_retries, retry_delays FROM queues WHERE workspace_id IN (${IN_IDS})`)
 			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");
 	const tail = results.slice(-13);
 	const rowsOf = <T>(i: number) => (tail[i]?.results ?? []) as T[];
 	// tail: queued events, suspended holds, paused parks, claims, processing events, recipient update,
-	// recipients, content, states, gateways, workspaces, rules, queue strategies.
+	// recipients, content, states, gateways, workspaces, rules, queues.
 	const states = new Map<string, RowState>();
 	for (const row of rowsOf<RowState>(8)) states.set(row.id, row);
 	return {
@@ -249,7 +252,7 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 		gateways: rowsOf<GatewayRow>(9),
 		workspaces: rowsOf<WorkspaceRow>(10),
 		rules: rowsOf<RuleRow>(11),
-		queueStrategies: new Map(rowsOf<{ id: string; strategy: string }>(12).map((q) => [q.id, q.strategy])),
+		queues: new Map(rowsOf<QueueRow>(12).map((q) => [q.id, q])),
 	};
 }
 

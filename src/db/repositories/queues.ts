@@ -33,7 +33,8 @@ const EVENT_COLUMNS = "id, workspace_id, message_id, recipient, type, data, crea
 
 export async function ensureQueue(db: D1Database, workspaceId: string, id: string, name: string): Promise<void> {
 	await db
-		.prepare("INSERT INTO queues (id, workspace_id, name) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+		// The default queue retries as DESIGN.md says (8 retries), not the column's older default of 5.
+		.prepare("INSERT INTO queues (id, workspace_id, name, max_retries) VALUES (?1, ?2, ?3, 8) ON CONFLICT DO NOTHING")
 		.bind(id, workspaceId, name)
 		.run();
 }

@@ -91,10 +91,10 @@ export class GatewayPlan {
 	private readonly settings = new Map<string, RoutingSettings>();
 	/** Rules by workspace, each with the queue it is limited to (null: every queue). */
 	private readonly rules = new Map<string, (RoutingRule & { queueId: string | null })[]>();
-	private readonly queueStrategies: ReadonlyMap<string, string>;
+	private readonly queues: ClaimResult["queues"];
 
 	constructor(
-		claim: Pick<ClaimResult, "gateways" | "workspaces" | "rules" | "queueStrategies">,
+		claim: Pick<ClaimResult, "gateways" | "workspaces" | "rules" | "queues">,
 		private readonly deps: GatewayDeps,
 		private readonly state: RouterState = isolateRouterState,
 	) {
@@ -105,7 +105,7 @@ export class GatewayPlan {
 			this.routables.set(g.workspace_id, list);
 		}
 		for (const w of claim.workspaces) this.settings.set(w.id, settingsOf(w.routing_mode, w.settings));
-		this.queueStrategies = claim.queueStrategies;
+		this.queues = claim.queues;
 		for (const r of claim.rules) {
 			const list = this.rules.get(r.workspace_id) ?? [];
 			list.push({ ...ruleOf(r), queueId: r.queue_id });
@@ -125,7 +125,7 @@ export class GatewayPlan {
 	candidates(workspaceId: string, request: RouteRequest, queueId: string | null = null): string[] {
 		const settings = this.settings.get(workspaceId) ?? settingsOf("gateway", "{}");
 		const rules = (this.rules.get(workspaceId) ?? []).filter((r) => r.queueId === null || r.queueId === queueId);
-		const queueStrategy = queueId ? asStrategy(this.queueStrategies.get(queueId)) : null;
+		const queueStrategy = queueId ? asStrategy(this.queues.get(queueId)?.strategy) : null;
 		return route(
 			{ ...request, queueStrategy: request.queueStrategy ?? queueStrategy },
 			settings,

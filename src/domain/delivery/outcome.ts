@@ -10,7 +10,7 @@ import type { MessageStatus } from "../../db/schema";
 import type { DeliveryFailureKind } from "../../providers/types";
 import { eventRow } from "../events/emitter";
 import type { DeliveredRecipient, Held } from "./dispatch";
-import { MAX_AGE_MS, retriesExhausted, retryDelaySeconds } from "./retry";
+import { DEFAULT_RETRY_POLICY, MAX_AGE_MS, type RetryPolicy, retriesExhausted, retryDelaySeconds } from "./retry";
 
 export type AttemptResult =
 	/** Gateways answered per recipient; some recipients may have been held back. */
@@ -32,6 +32,8 @@ export type AttemptInput = {
 	tried: readonly string[];
 	result: AttemptResult;
 	now: number;
+	/** The message's queue's schedule; the defaults without one. */
+	policy?: RetryPolicy | undefined;
 };
 
 export type AttemptOutcome = {
@@ -80,7 +82,8 @@ export function classifyAttempt(input: AttemptInput): AttemptOutcome {
 	const entries = judged(input);
 	const counted = entries.some((e) => e.result !== null);
 	const attempt = input.attempts + (counted ? 1 : 0);
-	const exhausted = counted && retriesExhausted(attempt, input.acceptedAt, input.now);
+	const policy = input.policy ?? DEFAULT_RETRY_POLICY;
+	const exhausted = counted && retriesExhausted(attempt, input.acceptedAt, input.now, policy.maxRetries);
 	const tooOld = input.now - input.acceptedAt >= MAX_AGE_MS;
 	const final = input.result.kind === "failed" && input.result.failure === "final";
 
@@ -167,7 +170,7 @@ export function classifyAttempt(input: AttemptInput): AttemptOutcome {
 			(e) => e.result && e.result.status !== "accepted" && e.result.status !== "permanent",
 		);
 		retryInSeconds = anyTriedFailure
-			? Math.max(retryDelaySeconds(attempt), retryAfter)
+			? Math.max(retryDelaySeconds(attempt, policy.delaysSeconds), retryAfter)
 			: holdUntil !== null
 				? Math.max(0, Math.ceil((holdUntil - input.now) / 1000))
 				: HOLD_SECONDS;

@@ -9,15 +9,25 @@ export const MAX_RETRIES = 8;
 /** A message still undelivered this long after it was accepted fails for good. */
 export const MAX_AGE_MS = 72 * HOUR;
 
-/** Delay before the attempt that follows attempt number `attempt` (1-based). */
-export function retryDelaySeconds(attempt: number): number {
-	const index = Math.min(Math.max(attempt, 1), RETRY_DELAYS_SECONDS.length) - 1;
-	return RETRY_DELAYS_SECONDS[index] ?? 3600;
+/** A queue's retry schedule (`/v1/queues`), or the defaults above. */
+export type RetryPolicy = { maxRetries: number; delaysSeconds: readonly number[] };
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: MAX_RETRIES, delaysSeconds: RETRY_DELAYS_SECONDS };
+
+/** Delay before the attempt that follows attempt number `attempt` (1-based); past the list, its last delay. */
+export function retryDelaySeconds(attempt: number, delays: readonly number[] = RETRY_DELAYS_SECONDS): number {
+	const index = Math.min(Math.max(attempt, 1), delays.length) - 1;
+	return delays[index] ?? 3600;
 }
 
 /** True when a message that just failed its `attempts`-th attempt may not be tried again. */
-export function retriesExhausted(attempts: number, acceptedAt: number, now: number): boolean {
-	return attempts > MAX_RETRIES || now - acceptedAt >= MAX_AGE_MS;
+export function retriesExhausted(
+	attempts: number,
+	acceptedAt: number,
+	now: number,
+	maxRetries: number = MAX_RETRIES,
+): boolean {
+	return attempts > maxRetries || now - acceptedAt >= MAX_AGE_MS;
 }
 
 /** Back-off when the consumer's own storage failed, so a D1 hiccup is not hammered. */

@@ -4,7 +4,7 @@
 // queue. Redelivery is harmless: materialization is idempotent, only a lease holder delivers, and a
 // queue message for a row someone else holds, or that is not due yet, is re-sent for later rather
 // than spending the queue's own retries (which count consumer failures, not deferrals).
-import type { ClaimedRow, ClaimResult, RecipientState } from "../../db/repositories/delivery";
+import type { ClaimedRow, ClaimResult, QueueRow, RecipientState } from "../../db/repositories/delivery";
 import { materializeAndClaim, PAUSED_UNTIL, recordOutcomes } from "../../db/repositories/delivery";
 import type { MessageStatus } from "../../db/schema";
 import type { Env } from "../../env";
@@ -20,7 +20,14 @@ import { type GatewayDeps, GatewayPlan } from "./gateways";
 import { limitItem, reserveForBatch } from "./limits";
 import { type AttemptOutcome, type AttemptResult, classifyAttempt } from "./outcome";
 import { deliveryKey, render } from "./render";
-import { LEASE_MS, MAX_QUEUE_DELAY_SECONDS, STORAGE_RETRY_DELAY_SECONDS, SUSPENDED_HOLD_SECONDS } from "./retry";
+import {
+	DEFAULT_RETRY_POLICY,
+	LEASE_MS,
+	MAX_QUEUE_DELAY_SECONDS,
+	type RetryPolicy,
+	STORAGE_RETRY_DELAY_SECONDS,
+	SUSPENDED_HOLD_SECONDS,
+} from "./retry";
 import { messageFromRows, messageRow, readStoredContent, recipientRows } from "./rows";
 
 export type SendConsumerDeps = {
@@ -152,6 +159,7 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 			tried: p.pending,
 			result,
 			now: now2,
+			policy: retryPolicyOf(p.row.queue_id ? claim.queues.get(p.row.queue_id) : undefined),
 		});
 	});
 	let recorded: Awaited<ReturnType<typeof recordOutcomes>>;
@@ -192,6 +200,17 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 	await settleLater(later, deps);
 	count("send_duplicates_skipped_total", copies.length);
 	for (const c of copies) c.queued.ack();
+}
+
+/** A named queue's retry schedule (its delays, then its last delay; its retry count), else the defaults. */
+function retryPolicyOf(queue: QueueRow | undefined): RetryPolicy {
+	if (!queue) return DEFAULT_RETRY_POLICY;
+	const delays = JSON.parse(queue.retry_delays) as unknown;
+	const valid = Array.isArray(delays) && delays.length > 0 && delays.every((d) => Number.isInteger(d) && d >= 0);
+	return {
+		maxRetries: queue.max_retries,
+		delaysSeconds: valid ? (delays as number[]) : DEFAULT_RETRY_POLICY.delaysSeconds,
+	};
 }
 
 function countOutcome(a: AttemptOutcome): void {

@@ -56,7 +56,7 @@ const CreateSchema = z
 		name: fields.name,
 		priority: fields.priority.default(5),
 		rate_per_minute: fields.rate_per_minute.default(null),
-		max_retries: fields.max_retries.default(5),
+		max_retries: fields.max_retries.default(8),
 		retry_delays: fields.retry_delays.default([0, 30, 120, 600, 3600]),
 		strategy: fields.strategy.default(null),
 	})
