@@ -1,19 +1,25 @@
 // Rate limits and the queue settings the WorkspaceLimiter needs, in D1 (the system of record). The
 // limiter loads both with one D1 batch when it has no configuration or its copy is old.
-import type { LimitDef, LimiterConfig } from "../../domain/rate-limits/model";
+// The row shapes are declared here, the layer below the domain; the domain's LimitDef and
+// LimiterConfig (src/domain/rate-limits/model.ts) have the same shape.
 import { newId } from "../../lib/ids";
 import { count } from "../../lib/metrics";
 
-type LimitRow = {
-	scope: LimitDef["scope"];
+export type LimitRow = {
+	scope: "workspace" | "sender" | "api_key";
 	key: string | null;
-	window: LimitDef["window"];
+	window: "second" | "minute" | "hour" | "day";
 	limit: number;
-	kind: LimitDef["kind"];
+	kind: "soft" | "hard";
+};
+
+export type StoredLimiterConfig = {
+	limits: LimitRow[];
+	queues: { id: string; priority: number; ratePerMinute: number | null }[];
 };
 
 /** Replaces the workspace's limits in one transaction. */
-export async function replaceLimits(db: D1Database, workspaceId: string, limits: readonly LimitDef[]): Promise<void> {
+export async function replaceLimits(db: D1Database, workspaceId: string, limits: readonly LimitRow[]): Promise<void> {
 	await db.batch([
 		db.prepare("DELETE FROM rate_limits WHERE workspace_id = ?").bind(workspaceId),
 		db
@@ -28,7 +34,7 @@ export async function replaceLimits(db: D1Database, workspaceId: string, limits:
 	count("d1_write_batches_total");
 }
 
-export async function readLimiterConfig(db: D1Database, workspaceId: string): Promise<LimiterConfig> {
+export async function readLimiterConfig(db: D1Database, workspaceId: string): Promise<StoredLimiterConfig> {
 	const [limits, queues] = await db.batch([
 		db
 			.prepare(`SELECT scope, key, window, "limit", kind FROM rate_limits WHERE workspace_id = ? ORDER BY rowid`)
