@@ -148,3 +148,48 @@ export async function countRows(
 		.first<{ n: number }>();
 	return row?.n ?? 0;
 }
+
+/** A body of `total` bytes produced on demand, counting how often the reader pulled from it. */
+function recordingBody(total: number) {
+	const chunk = new Uint8Array(64 * 1024).fill(0x61);
+	let produced = 0;
+	const stats = { pulls: 0 };
+	const stream = new ReadableStream<Uint8Array>(
+		{
+			pull(controller) {
+				stats.pulls++;
+				if (produced >= total) return controller.close();
+				const n = Math.min(chunk.length, total - produced);
+				produced += n;
+				controller.enqueue(chunk.subarray(0, n));
+			},
+		},
+		{ highWaterMark: 0 },
+	);
+	return { stream, stats };
+}
+
+/**
+ * Sends a JSON request whose `total`-byte body is streamed on demand, and says how often the Worker
+ * pulled from it: 0 pulls beyond the first proves the body was never read.
+ */
+export async function requestWithStreamedBody(
+	path: string,
+	total: number,
+	headers: Record<string, string>,
+	method = "POST",
+): Promise<{ res: Response; stats: { pulls: number } }> {
+	const { stream, stats } = recordingBody(total);
+	const ctx = createExecutionContext();
+	const res = await worker.fetch(
+		new Request(`https://relay.test${path}`, {
+			method,
+			headers: { "content-type": "application/json", "content-length": String(total), ...headers },
+			body: stream,
+		}),
+		testEnv(),
+		ctx,
+	);
+	await waitOnExecutionContext(ctx);
+	return { res, stats };
+}

@@ -1,48 +1,13 @@
 // Authentication comes before the body: a request without a valid key is answered 401/403 without
 // its body being read or parsed, whatever the body is.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../workers/index";
-import { json, RecordingQueue, request, sampleEmail, testEnv } from "../helpers/worker";
+import { json, RecordingQueue, request, requestWithStreamedBody, sampleEmail } from "../helpers/worker";
 import { createWorkspace, insertKey } from "../helpers/workspace";
 
 const BODY_ROUTES = ["/v1/emails", "/v1/emails/batch", "/v1/api-keys", "/v1/domains", "/v1/workspace"];
 
-/** A body of `total` bytes produced on demand, counting how often the reader pulled from it. */
-function recordingBody(total: number) {
-	const chunk = new Uint8Array(64 * 1024).fill(0x61);
-	let produced = 0;
-	const stats = { pulls: 0 };
-	const stream = new ReadableStream<Uint8Array>(
-		{
-			pull(controller) {
-				stats.pulls++;
-				if (produced >= total) return controller.close();
-				const n = Math.min(chunk.length, total - produced);
-				produced += n;
-				controller.enqueue(chunk.subarray(0, n));
-			},
-		},
-		{ highWaterMark: 0 },
-	);
-	return { stream, stats };
-}
-
-async function fetchWithStream(path: string, total: number, headers: Record<string, string>) {
-	const { stream, stats } = recordingBody(total);
-	const ctx = createExecutionContext();
-	const res = await worker.fetch(
-		new Request(`https://relay.test${path}`, {
-			method: path === "/v1/workspace" ? "PATCH" : "POST",
-			headers: { "content-type": "application/json", "content-length": String(total), ...headers },
-			body: stream,
-		}),
-		testEnv(),
-		ctx,
-	);
-	await waitOnExecutionContext(ctx);
-	return { res, stats };
-}
+const fetchWithStream = (path: string, total: number, headers: Record<string, string>) =>
+	requestWithStreamedBody(path, total, headers, path === "/v1/workspace" ? "PATCH" : "POST");
 
 describe("authentication before the body", () => {
 	for (const path of BODY_ROUTES) {

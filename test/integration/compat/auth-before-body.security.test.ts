@@ -2,46 +2,12 @@
 // key in the provider's place is refused in the provider's shape without a byte of its body read.
 // Mandrill is the exception by necessity (its key is in the body): it reads the body, within the
 // size limit, before anything else.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../../workers/index";
-import { testEnv } from "../../helpers/worker";
+import { requestWithStreamedBody } from "../../helpers/worker";
 import { createWorkspace } from "../../helpers/workspace";
 
-function recordingBody(total: number) {
-	const chunk = new Uint8Array(64 * 1024).fill(0x61);
-	let produced = 0;
-	const stats = { pulls: 0 };
-	const stream = new ReadableStream<Uint8Array>(
-		{
-			pull(controller) {
-				stats.pulls++;
-				if (produced >= total) return controller.close();
-				const n = Math.min(chunk.length, total - produced);
-				produced += n;
-				controller.enqueue(chunk.subarray(0, n));
-			},
-		},
-		{ highWaterMark: 0 },
-	);
-	return { stream, stats };
-}
-
-async function post(path: string, total: number, headers: Record<string, string>) {
-	const { stream, stats } = recordingBody(total);
-	const ctx = createExecutionContext();
-	const res = await worker.fetch(
-		new Request(`https://relay.test${path}`, {
-			method: "POST",
-			headers: { "content-type": "application/json", "content-length": String(total), ...headers },
-			body: stream,
-		}),
-		testEnv(),
-		ctx,
-	);
-	await waitOnExecutionContext(ctx);
-	return { res, stats };
-}
+const post = (path: string, total: number, headers: Record<string, string>) =>
+	requestWithStreamedBody(path, total, headers);
 
 const WRONG = "mq_test_wrongwrongwrongwrongwrongwrongwr";
 const SURFACES: [string, (key: string) => Record<string, string>, number][] = [
