@@ -308,6 +308,16 @@ export const MESSAGE_STATUSES = [
 ] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
+/** Statuses a message (or a recipient) never leaves by itself. */
+export const FINAL_MESSAGE_STATUSES: ReadonlySet<MessageStatus> = new Set([
+	"sent",
+	"delivered",
+	"bounced",
+	"rejected",
+	"failed",
+	"cancelled",
+]);
+
 export type Address = { email: string; name?: string | undefined };
 
 export const messages = sqliteTable(

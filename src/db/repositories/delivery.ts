@@ -8,7 +8,7 @@
 
 import { utf8Length } from "../../lib/encoding";
 import { count } from "../../lib/metrics";
-import type { GatewayType, MessageStatus } from "../schema";
+import { FINAL_MESSAGE_STATUSES, type GatewayType, type MessageStatus } from "../schema";
 import type { EventRow } from "./events";
 
 export type MaterializeRow = {
@@ -129,7 +129,8 @@ export type ClaimResult = {
 	held: Set<string>;
 };
 
-export const FINAL_STATUSES = "('sent','delivered','bounced','rejected','failed','cancelled')";
+/** FINAL_MESSAGE_STATUSES as an SQL list, for `status NOT IN …`. */
+export const FINAL_STATUSES = `(${[...FINAL_MESSAGE_STATUSES].map((s) => `'${s}'`).join(",")})`;
 const PENDING_RECIPIENT = "('queued','deferred','processing')";
 const EVENT_COLUMNS = "id, workspace_id, message_id, recipient, type, data, created_at";
 const IN_IDS = "SELECT value FROM json_each(?1)";

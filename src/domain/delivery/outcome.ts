@@ -6,7 +6,7 @@
 // held back (no gateway would take them, limits, a paused queue) wait without spending it.
 import type { Outcome, RecipientOutcome, RecipientState } from "../../db/repositories/delivery";
 import type { EventRow } from "../../db/repositories/events";
-import type { MessageStatus } from "../../db/schema";
+import { FINAL_MESSAGE_STATUSES, type MessageStatus } from "../../db/schema";
 import type { DeliveryFailureKind } from "../../providers/types";
 import { eventRow } from "../events/emitter";
 import type { DeliveredRecipient, Held } from "./dispatch";
@@ -46,7 +46,7 @@ export type AttemptOutcome = {
 /** How long a held message waits when nothing says when it could go. */
 export const HOLD_SECONDS = 30;
 
-const FINAL = new Set<MessageStatus>(["sent", "delivered", "bounced", "rejected", "failed", "cancelled"]);
+const FINAL = FINAL_MESSAGE_STATUSES;
 
 type Judged = { email: string; result: DeliveredRecipient | null; held: Held | null };
 

@@ -6,7 +6,7 @@
 // than spending the queue's own retries (which count consumer failures, not deferrals).
 import type { ClaimedRow, ClaimResult, QueueRow, RecipientState } from "../../db/repositories/delivery";
 import { materializeAndClaim, PAUSED_UNTIL, recordOutcomes } from "../../db/repositories/delivery";
-import type { MessageStatus } from "../../db/schema";
+import { FINAL_MESSAGE_STATUSES } from "../../db/schema";
 import type { Env } from "../../env";
 import { randomToken } from "../../lib/crypto";
 import { errorSummary } from "../../lib/log";
@@ -50,7 +50,7 @@ type Work = { queued: Message<unknown>; job: QueueJob; message: AcceptedMessage 
 /** A later attempt handed back to the queue: `queued` is acked once the redrive is durable. */
 type Later = { queued: Message<unknown>; job: RedriveJob; delaySeconds: number };
 
-const FINAL = new Set<MessageStatus>(["sent", "delivered", "bounced", "rejected", "failed", "cancelled"]);
+const FINAL = FINAL_MESSAGE_STATUSES;
 
 export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendConsumerDeps): Promise<void> {
 	const work = (await Promise.all(batch.messages.map((m) => readJob(m, deps)))).filter((w) => w !== null);
