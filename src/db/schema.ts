@@ -432,6 +432,15 @@ export const EVENT_TYPES = [
 	"clicked",
 	"complained",
 	"unsubscribed",
+	/** A bounce that does not kill the address (4.x.x, mailbox_full, expired…); `bounced` is the hard one. */
+	"soft_bounced",
+	/** A recipient skipped because the address is on the suppression list. */
+	"suppressed",
+	/** Inbound mail that is not a report (stored, and posted to the inbound route's webhook). */
+	"inbound_received",
+	"reputation_warning",
+	"reputation_throttled",
+	"reputation_recovered",
 	"domain_verified",
 	"domain_failed",
 ] as const;

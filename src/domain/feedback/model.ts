@@ -95,3 +95,19 @@ export function bounceKind(
 	if (status?.startsWith("5") && SENDER_REASONS.has(reason)) return "reject";
 	return "soft_bounce";
 }
+
+/**
+ * The event each kind becomes (src/db/schema.ts EVENT_TYPES). Event data carries
+ * `{ kind, reason?, status?, diagnostic?, source, url? }`.
+ */
+export const FEEDBACK_EVENT = {
+	send: "delivered",
+	deferral: "deferred",
+	hard_bounce: "bounced",
+	soft_bounce: "soft_bounced",
+	reject: "rejected",
+	open: "opened",
+	click: "clicked",
+	spam: "complained",
+	unsub: "unsubscribed",
+} as const satisfies Record<FeedbackKind, string>;
