@@ -1,6 +1,6 @@
 // The cron entrypoint (every minute, wrangler.toml). Each task runs on its own, so one failing does
 // not skip the others: the recovery sweep, the purge of deleted workspaces, the re-check of
-// sending domains and the gateway health checks; scheduled sends and retention join this list as
+// sending domains, the gateway health checks and the reputation states; scheduled sends and retention join this list as
 // their issues land. `npm start` ticks it locally (wrangler dev runs no cron by itself), and once at
 // start-up with the cron `@startup`, which in development means "no consumer is alive": everything
 // unfinished is orphaned.
@@ -9,6 +9,7 @@ import { type SweepResult, sweepAllOrphans, sweepStranded } from "../src/domain/
 import { recheckDueDomains } from "../src/domain/domain-checks/verify";
 import { runHealthChecks } from "../src/domain/gateway-health";
 import { purgeDeletedWorkspaces } from "../src/domain/platform/purge";
+import { evaluateReputation } from "../src/domain/reputation/evaluate";
 import { type Env, loadConfig } from "../src/env";
 import { errorSummary } from "../src/lib/log";
 
@@ -39,6 +40,10 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 			logSweep(startup ? await sweepAllOrphans(deps, Date.now()) : await sweepStranded(deps, Date.now()), startup);
 		},
 		purge: () => purgeDeletedWorkspaces({ db: env.DB, bodies: env.BODIES }, Date.now()),
+		reputation: async () => {
+			const run = await evaluateReputation({ db: env.DB, events }, Date.now());
+			if (run.events > 0) console.log(`reputation: ${run.events} state change(s) of ${run.evaluated} workspace(s)`);
+		},
 		domains: () =>
 			recheckDueDomains(
 				{

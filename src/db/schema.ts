@@ -578,3 +578,34 @@ export const auditLogs = sqliteTable(
 	},
 	(t) => [index("audit_logs_workspace").on(t.workspaceId, t.createdAt)],
 );
+
+/**
+ * Issue 11 (docs/reputation.md): per workspace and Unix hour (`created_at / 3,600,000`), the recipients
+ * sent and the bounces and complaints heard, added to in the same D1 batches that write those events.
+ * No foreign key: a counter row must never fail the consumer's outcome batch; the purge removes them.
+ */
+export const reputationCounters = sqliteTable(
+	"reputation_counters",
+	{
+		workspaceId: text("workspace_id").notNull(),
+		hour: integer("hour").notNull(),
+		sent: integer("sent").notNull().default(0),
+		bounced: integer("bounced").notNull().default(0),
+		complained: integer("complained").notNull().default(0),
+	},
+	(t) => [primaryKey({ columns: [t.workspaceId, t.hour] }), index("reputation_counters_hour").on(t.hour)],
+);
+
+export const REPUTATION_STATES = ["ok", "warning", "throttled"] as const;
+export type ReputationState = (typeof REPUTATION_STATES)[number];
+
+/** A workspace's reputation state as the cron last decided it; no row reads as `ok`. */
+export const reputationStates = sqliteTable("reputation_states", {
+	workspaceId: text("workspace_id").primaryKey(),
+	state: text("state", { enum: REPUTATION_STATES }).notNull(),
+	/** When the workspace entered this state. */
+	since: integer("since").notNull(),
+	/** Which rate of which window moved it here, e.g. `bounce rate 24h 6.00% ≥ 5.00%`. */
+	reason: text("reason"),
+	updatedAt: integer("updated_at").notNull(),
+});

@@ -13,6 +13,7 @@ import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
+import { registerReputationRoutes } from "./routes/reputation";
 import { registerRoutingRoutes } from "./routes/routing";
 import { registerSmtpRoutes } from "./routes/smtp";
 import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
@@ -37,6 +38,7 @@ export function createApp(): App {
 	registerSmtpRoutes(app);
 	registerSmtpCredentialRoutes(app);
 	registerRoutingRoutes(app);
+	registerReputationRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

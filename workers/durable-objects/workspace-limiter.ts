@@ -10,6 +10,7 @@ import type {
 	LimitUsage,
 	Release,
 	ReserveItem,
+	ReserveOptions,
 	ReserveResult,
 	WorkspaceLimiterApi,
 } from "../../src/domain/rate-limits/model";
@@ -27,8 +28,8 @@ export class WorkspaceLimiter extends DurableObject<Env> implements WorkspaceLim
 		return this.limits.configure(workspaceId, config);
 	}
 
-	reserve(workspaceId: string, items: ReserveItem[]): Promise<ReserveResult> {
-		return this.limits.reserve(workspaceId, items);
+	reserve(workspaceId: string, items: ReserveItem[], options?: ReserveOptions): Promise<ReserveResult> {
+		return this.limits.reserve(workspaceId, items, options);
 	}
 
 	release(workspaceId: string, release: Release): Promise<void> {

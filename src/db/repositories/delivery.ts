@@ -10,6 +10,7 @@ import { utf8Length } from "../../lib/encoding";
 import { count } from "../../lib/metrics";
 import { FINAL_MESSAGE_STATUSES, type GatewayType, type MessageStatus } from "../schema";
 import type { EventRow } from "./events";
+import { reputationIncrements } from "./reputation";
 
 export type MaterializeRow = {
 	id: string;
@@ -82,8 +83,13 @@ export type GatewayRow = {
 /** What routing and retries need of a named queue. */
 export type QueueRow = { id: string; strategy: string | null; max_retries: number; retry_delays: string };
 
-/** What routing needs of a workspace. */
-export type WorkspaceRow = { id: string; routing_mode: "legacy" | "gateway" | "hybrid"; settings: string };
+/** What routing needs of a workspace; `reputation_state` (issue 11) says whether it is throttled. */
+export type WorkspaceRow = {
+	id: string;
+	routing_mode: "legacy" | "gateway" | "hybrid";
+	settings: string;
+	reputation_state?: string | null;
+};
 
 export type RuleRow = {
 	id: string;
@@ -224,7 +230,11 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			)
 			.bind(JSON.stringify(input.workspaceIds)),
 		db
-			.prepare(`SELECT id, routing_mode, settings FROM workspaces WHERE id IN (${IN_IDS})`)
+			.prepare(
+				`SELECT id, routing_mode, settings,
+				   (SELECT state FROM reputation_states r WHERE r.workspace_id = workspaces.id) AS reputation_state
+				 FROM workspaces WHERE id IN (${IN_IDS})`,
+			)
 			.bind(JSON.stringify(input.workspaceIds)),
 		db
 			.prepare(
@@ -368,6 +378,8 @@ export async function recordOutcomes(
 	const holds = (id: string, token: string) =>
 		`EXISTS (SELECT 1 FROM messages h WHERE h.id = ${id} AND h.lease_token = ${token})`;
 	const results = await db.batch([
+		// Issue 11: the sent events counted for reputation, under the same lease check as the events themselves.
+		reputationIncrements(db, events, "lease"),
 		// Events and recipients first: the message update below releases the lease they are checked against.
 		db
 			.prepare(
@@ -402,8 +414,8 @@ export async function recordOutcomes(
 			.bind(json, now),
 	]);
 	count("d1_write_batches_total");
-	const applied = new Set(((results[2]?.results ?? []) as { id: string }[]).map((r) => r.id));
-	return { applied, events: (results[0]?.results ?? []) as EventRow[] };
+	const applied = new Set(((results[3]?.results ?? []) as { id: string }[]).map((r) => r.id));
+	return { applied, events: (results[1]?.results ?? []) as EventRow[] };
 }
 
 export type Failure = {

@@ -26,6 +26,8 @@ export const PURGE_TABLES: Record<string, string> = {
 	api_keys: "SELECT rowid FROM api_keys WHERE workspace_id = ?1 LIMIT ?2",
 	users: "SELECT rowid FROM users WHERE workspace_id = ?1 LIMIT ?2",
 	audit_logs: "SELECT rowid FROM audit_logs WHERE workspace_id = ?1 LIMIT ?2",
+	reputation_counters: "SELECT rowid FROM reputation_counters WHERE workspace_id = ?1 LIMIT ?2",
+	reputation_states: "SELECT rowid FROM reputation_states WHERE workspace_id = ?1 LIMIT ?2",
 };
 
 /** Workspaces whose deletion was requested before `cutoff`, oldest first. */

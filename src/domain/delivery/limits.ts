@@ -44,6 +44,8 @@ export async function reserveForBatch(
 	limiter: Env["WORKSPACE_LIMITER"] | undefined,
 	items: readonly LimitItem[],
 	now = Date.now(),
+	/** Issue 11: per throttled workspace, its reputation throttle (messages a minute), from the claim. */
+	throttles: ReadonlyMap<string, number> = new Map(),
 ): Promise<BatchLimits> {
 	const byWorkspace = new Map<string, LimitItem[]>();
 	for (const item of items) byWorkspace.set(item.workspaceId, [...(byWorkspace.get(item.workspaceId) ?? []), item]);
@@ -58,6 +60,7 @@ export async function reserveForBatch(
 					result = await getStub(limiter, limiterName(workspaceId)).reserve(
 						workspaceId,
 						list.map(({ id, sender, queueId }) => ({ id, sender, queueId })),
+						{ throttlePerMinute: throttles.get(workspaceId) ?? null },
 					);
 				} catch (error) {
 					// Closed, but without loss: a hard quota must not be overrun while its counter is unreachable,

@@ -15,6 +15,7 @@ import { sendAll } from "../../lib/queue-batches";
 import type { Envelope } from "../../providers/types";
 import { type EventQueues, publishEvents } from "../events/emitter";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
+import { throttleOf } from "../reputation/model";
 import { type Breakers, type DispatchJob, dispatch, NO_BREAKERS } from "./dispatch";
 import { type GatewayDeps, GatewayPlan } from "./gateways";
 import { limitItem, reserveForBatch } from "./limits";
@@ -125,6 +126,8 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 	const limits = await reserveForBatch(
 		deps.limiter,
 		mine.map(({ w, row }) => limitItem(row, w.message, claim.content)),
+		Date.now(),
+		throttlesOf(claim),
 	);
 	const plan = new GatewayPlan(claim, deps.gateways);
 	const prepared = await Promise.all(
@@ -200,6 +203,24 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 	await settleLater(later, deps);
 	count("send_duplicates_skipped_total", copies.length);
 	for (const c of copies) c.queued.ack();
+}
+
+/** Issue 11: the reputation throttle of each throttled workspace, read from the rows the claim loaded. */
+function throttlesOf(claim: ClaimResult): Map<string, number> {
+	const throttles = new Map<string, number>();
+	for (const ws of claim.workspaces) {
+		const limit = throttleOf(ws.reputation_state, settingsJson(ws.settings).reputation);
+		if (limit !== null) throttles.set(ws.id, limit);
+	}
+	return throttles;
+}
+
+function settingsJson(json: string): Record<string, unknown> {
+	try {
+		return (JSON.parse(json) as Record<string, unknown> | null) ?? {};
+	} catch {
+		return {};
+	}
 }
 
 /** A named queue's retry schedule (its delays, then its last delay; its retry count), else the defaults. */

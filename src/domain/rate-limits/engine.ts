@@ -19,6 +19,7 @@ import {
 	type RateState,
 	type Release,
 	type ReserveItem,
+	type ReserveOptions,
 	type ReserveResult,
 	type Window,
 } from "./model";
@@ -59,7 +60,12 @@ export class LimiterEngine {
 		);
 	}
 
-	reserve(config: LimiterConfig, items: readonly ReserveItem[], now: number): ReserveResult {
+	reserve(
+		config: LimiterConfig,
+		items: readonly ReserveItem[],
+		now: number,
+		options: ReserveOptions = {},
+	): ReserveResult {
 		this.begin();
 		const priority = new Map(config.queues.map((q) => [q.id, q.priority]));
 		const prio = (i: ReserveItem) =>
@@ -70,7 +76,7 @@ export class LimiterEngine {
 		const taken: Record<string, string[]> = {};
 		const waiting = new Map<string, number>();
 		for (const item of ordered) {
-			const applied = sendLimits(config, item.sender, item.queueId);
+			const applied = [...sendLimits(config, item.sender, item.queueId), ...throttleLimit(options)];
 			const over = applied.filter((a) => this.usedNow(a, now) + 1 > a.def.limit);
 			if (over.length === 0) {
 				for (const a of applied) this.add(a.key, a.def.window, now, 1);
@@ -268,6 +274,14 @@ export function sendLimits(config: LimiterConfig, sender: string, queueId: strin
 		applied.push({ key: `q:${queue.id}`, def, name: `queue ${queue.id} minute soft limit ${queue.ratePerMinute}` });
 	}
 	return applied;
+}
+
+/** Issue 11: a throttled workspace's reputation throttle, counted in `t:minute` (docs/reputation.md). */
+function throttleLimit(options: ReserveOptions): Applied[] {
+	const limit = options.throttlePerMinute;
+	if (limit === null || limit === undefined) return [];
+	const def: LimitDef = { scope: "workspace", key: null, window: "minute", limit, kind: "soft" };
+	return [{ key: "t:minute", def, name: `reputation throttle ${limit} per minute` }];
 }
 
 function keyLimits(config: LimiterConfig, keyId: string): Applied[] {

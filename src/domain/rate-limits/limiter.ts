@@ -10,6 +10,7 @@ import type {
 	LimitUsage,
 	Release,
 	ReserveItem,
+	ReserveOptions,
 	ReserveResult,
 	WorkspaceLimiterApi,
 } from "./model";
@@ -35,9 +36,9 @@ export class WorkspaceLimits implements WorkspaceLimiterApi {
 		this.engine.setConfig(config, this.clock());
 	}
 
-	async reserve(workspaceId: string, items: ReserveItem[]): Promise<ReserveResult> {
+	async reserve(workspaceId: string, items: ReserveItem[], options: ReserveOptions = {}): Promise<ReserveResult> {
 		const config = await this.current(workspaceId);
-		return this.engine.reserve(config, items, this.clock());
+		return this.engine.reserve(config, items, this.clock(), options);
 	}
 
 	async release(_workspaceId: string, release: Release): Promise<void> {

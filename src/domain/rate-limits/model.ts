@@ -78,6 +78,12 @@ export type LimiterConfig = { limits: LimitDef[]; queues: QueueLimit[] };
 /** One message of a consumer batch asking for a send slot. */
 export type ReserveItem = { id: string; sender: string; queueId: string | null };
 
+/**
+ * Limits a reserve call adds for this batch only (issue 11): `throttlePerMinute` is the reputation
+ * throttle of a throttled workspace, a soft per-minute limit on all its messages (docs/reputation.md).
+ */
+export type ReserveOptions = { throttlePerMinute?: number | null | undefined };
+
 export type Decision =
 	| { kind: "go" }
 	| { kind: "defer"; until: number; reason: string }
@@ -118,7 +124,7 @@ export type LimitUsage = LimitDef & { used: number; remaining: number; resetAt: 
 /** The WorkspaceLimiter's RPC surface, as the domain calls it. Every method carries the workspace id. */
 export interface WorkspaceLimiterApi {
 	configure(workspaceId: string, config: LimiterConfig): Promise<void>;
-	reserve(workspaceId: string, items: ReserveItem[]): Promise<ReserveResult>;
+	reserve(workspaceId: string, items: ReserveItem[], options?: ReserveOptions): Promise<ReserveResult>;
 	release(workspaceId: string, release: Release): Promise<void>;
 	admit(workspaceId: string, request: AdmitRequest): Promise<AdmitResult>;
 	usage(workspaceId: string): Promise<LimitUsage[]>;
