@@ -274,6 +274,17 @@ describe("MX listener", () => {
 		expect(text).toContain("smtp_sessions_total 0");
 	});
 
+	it("is drained on shutdown like submission: an idle MX session gets 421 4.3.2, new ones are not taken", async () => {
+		const b = await testBridge(worker.url, { MX_PORT: "0", BRIDGE_SECRET });
+		const port = mxPort(b);
+		const c = await greeted(port);
+		const closing = b.close();
+		expect(await c.reply()).toMatch(/^421 4\.3\.2/);
+		await closing;
+		await expect(RawSmtp.open(port)).rejects.toThrow();
+		c.close();
+	});
+
 	it("will not start MX mode without BRIDGE_SECRET", async () => {
 		await expect(testBridge(worker.url, { MX_PORT: "0" })).rejects.toThrow(/MX_PORT needs BRIDGE_SECRET/);
 	});

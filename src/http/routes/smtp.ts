@@ -90,7 +90,7 @@ const relayRoute = createRoute({
 	tags: ["SMTP"],
 	summary: "Relay a message the bridge took without AUTH from a trusted network",
 	description:
-		"Called by the SMTP bridge only, with SMTP_BRIDGE_SECRET as the bearer token. The message is sent as the one active workspace that verified its From domain; otherwise exactly as POST /v1/smtp/messages.",
+		"Called by the SMTP bridge only, with SMTP_BRIDGE_SECRET as the bearer token. The message is sent as the one active workspace that verified its From domain; otherwise exactly as POST /v1/smtp/messages. X-Client-IP (the SMTP client's address) is recorded as client_ip.",
 	security: [{ bearerAuth: [] }],
 	middleware: [bridgeOnly, limitBody, jsonBody],
 	request: { body: { required: true, content: { "application/json": { schema: SmtpMessageSchema } } } },
