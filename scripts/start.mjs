@@ -1,7 +1,8 @@
 // `npm start`: the whole relay locally. Writes .dev.vars on first run, applies migrations to the
 // local D1, seeds the demo workspace, runs the Worker (D1, R2, Queues, Durable Objects embedded in
-// Miniflare) on http://localhost:8787 and the SMTP bridge on 127.0.0.1:2525, and prints the demo
-// API keys and the local platform token. Ctrl-C stops everything.
+// Miniflare) on http://localhost:8787 and the SMTP bridge on 127.0.0.1:2525 (submission) and
+// 127.0.0.1:2526 (MX: bounces and inbound mail, no AUTH), and prints the demo API keys and the local
+// platform token. Ctrl-C stops everything.
 import { join } from "node:path";
 import { BRIDGE_DIR, startBridge } from "./lib/bridge.mjs";
 import { startCron } from "./lib/cron.mjs";
@@ -18,9 +19,10 @@ import {
 
 const PORT = Number(process.env.PORT ?? 8787);
 const SMTP_PORT = Number(process.env.SMTP_PORT ?? 2525);
+const MX_PORT = Number(process.env.MX_PORT ?? 2526);
 
 ensureDevVars();
-const { PLATFORM_TOKEN } = readDevVars();
+const { PLATFORM_TOKEN, SMTP_BRIDGE_SECRET } = readDevVars();
 console.log("== applying D1 migrations to the local database");
 applyMigrations();
 console.log("== seeding the demo workspace (local database only)");
@@ -37,9 +39,17 @@ processes.push(child);
 // The bridge's self-signed certificate is generated on its first start and kept in smtp-bridge/.tls.
 const bridge = await startBridge({
 	workerUrl: url,
-	env: { SMTP_LISTEN: `${SMTP_PORT}/starttls`, TLS_DIR: join(BRIDGE_DIR, ".tls") },
+	// The MX listener asks the Worker about recipients with the bridge secret both read from .dev.vars.
+	env: {
+		SMTP_LISTEN: `${SMTP_PORT}/starttls`,
+		MX_PORT: String(MX_PORT),
+		BRIDGE_SECRET: SMTP_BRIDGE_SECRET,
+		TLS_DIR: join(BRIDGE_DIR, ".tls"),
+	},
 }).catch((error) => {
-	console.error(`${error.message} (is port ${SMTP_PORT} taken? SMTP_PORT=… picks another); stopping`);
+	console.error(
+		`${error.message} (is port ${SMTP_PORT} or ${MX_PORT} taken? SMTP_PORT=… / MX_PORT=… pick others); stopping`,
+	);
 	child.kill("SIGTERM");
 	process.exit(1);
 });
@@ -76,6 +86,10 @@ console.log(`
      --from app@${DEMO_DOMAIN} --to a@x.test --header "Subject: Hi" --body "Hi"
    nodemailer: createTransport({ host: "127.0.0.1", port: ${SMTP_PORT}, auth: { user: "demo", pass: KEY } })
  The reply "250 2.0.0 Ok: queued as <id>" carries the id for GET /v1/emails/<id>.
+
+ MX listener on 127.0.0.1:${MX_PORT} (no AUTH, STARTTLS offered): what other mail servers deliver to
+ for the workspace's bounce and inbound addresses; other recipients get 550 5.1.1.
+   swaks --server 127.0.0.1:${MX_PORT} --from "" --to bounces+<token>@<bounce domain> --header "Subject: DSN"
 
  Local queues live in memory: mail accepted but not yet picked up is lost if you stop the relay,
  so let the queue drain (GET /v1/emails shows nothing "queued") before Ctrl-C. Mail already in D1

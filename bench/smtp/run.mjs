@@ -100,11 +100,15 @@ try {
 			auth: { user: "demo", pass: DEMO_KEY },
 		}),
 	);
+	/** Why SMTP sends failed: reply code or client error code → count. */
+	const smtpFailures = {};
 	const smtp = await load(async (c, i) => {
 		try {
 			const info = await transports[c].sendMail(message(i));
 			return info.response.startsWith("250 ");
-		} catch {
+		} catch (error) {
+			const why = String(error?.responseCode ?? error?.code ?? "error");
+			smtpFailures[why] = (smtpFailures[why] ?? 0) + 1;
 			return false;
 		}
 	});
@@ -136,6 +140,7 @@ try {
 		http_per_s: Math.round(http.perSecond),
 		smtp_per_s: Math.round(smtp.perSecond),
 		smtp_failed: smtp.failed,
+		smtp_failures: smtpFailures,
 		ratio_smtp_to_http: Number((smtp.perSecond / http.perSecond).toFixed(2)),
 		...memory,
 	};

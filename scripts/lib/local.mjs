@@ -24,16 +24,25 @@ export const PLATFORM_TOKEN_PATTERN = /^mq_platform_[A-Za-z0-9_-]{32,256}$/;
 
 const newPlatformToken = () => `mq_platform_${randomBytes(32).toString("base64url")}`;
 
+/** Secrets added after .dev.vars first existed, each made when a file lacks it. */
+const LATER_SECRETS = {
+	PLATFORM_TOKEN: newPlatformToken,
+	// The SMTP bridge's secret: the MX listener (and trusted-network relay) of `npm start` use it.
+	SMTP_BRIDGE_SECRET: () => randomBytes(32).toString("base64url"),
+};
+
 /**
  * Writes .dev.vars with fresh secrets the first time; later runs keep them, and add a secret that a
- * file from an older checkout lacks (PLATFORM_TOKEN) without touching the others.
+ * file from an older checkout lacks (PLATFORM_TOKEN, SMTP_BRIDGE_SECRET) without touching the others.
  */
 export function ensureDevVars(path = DEV_VARS) {
 	if (existsSync(path)) {
-		const text = readFileSync(path, "utf8");
-		if (!/^PLATFORM_TOKEN=/m.test(text)) {
+		let text = readFileSync(path, "utf8");
+		for (const [name, make] of Object.entries(LATER_SECRETS)) {
+			if (new RegExp(`^${name}=`, "m").test(text)) continue;
 			const sep = text.length === 0 || text.endsWith("\n") ? "" : "\n";
-			writeFileSync(path, `${text}${sep}PLATFORM_TOKEN=${newPlatformToken()}\n`);
+			text = `${text}${sep}${name}=${make()}\n`;
+			writeFileSync(path, text);
 		}
 		return path;
 	}
@@ -41,7 +50,7 @@ export function ensureDevVars(path = DEV_VARS) {
 	const encryption = randomBytes(32).toString("base64");
 	writeFileSync(
 		path,
-		`# Local secrets for wrangler dev, made by npm start. Deployed environments use \`wrangler secret put\`.\nSIGNING_KEY=${signing}\nENCRYPTION_KEY=${encryption}\nPLATFORM_TOKEN=${newPlatformToken()}\n`,
+		`# Local secrets for wrangler dev, made by npm start. Deployed environments use \`wrangler secret put\`.\nSIGNING_KEY=${signing}\nENCRYPTION_KEY=${encryption}\nPLATFORM_TOKEN=${newPlatformToken()}\nSMTP_BRIDGE_SECRET=${LATER_SECRETS.SMTP_BRIDGE_SECRET()}\n`,
 	);
 	return path;
 }

@@ -1,14 +1,19 @@
 // The bridge: one smtp-server per listener (STARTTLS or implicit TLS) sharing one set of session
-// handlers, a small HTTP port for /healthz and /metrics, certificate reload and graceful shutdown.
+// handlers, MX mode's listener with its own (mx.ts), a small HTTP port for /healthz and /metrics,
+// certificate reload and graceful shutdown.
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import type { Config, Listener } from "./config.js";
 import { errorSummary, type Logger } from "./log.js";
 import { Metrics } from "./metrics.js";
+import { mxHandlers } from "./mx.js";
 import { sessionHandlers } from "./sessions.js";
 import { loadTls, type TlsMaterial } from "./tls.js";
 import { WorkerClient } from "./worker-client.js";
+
+/** The longest command line taken; a longer one is answered with an error and never parsed. */
+export const MAX_COMMAND_LINE = 4096;
 
 export type RunningListener = Listener & { server: SMTPServer; address: AddressInfo };
 
@@ -87,6 +92,8 @@ export async function startBridge(config: Config, log: Logger): Promise<Bridge> 
 		baseUrl: config.MQ_WORKER_URL,
 		timeoutMs: config.WORKER_TIMEOUT_MS,
 		authCacheMs: config.AUTH_CACHE_MS,
+		bridgeSecret: config.BRIDGE_SECRET,
+		recipientCacheMs: config.MX_RECIPIENT_CACHE_MS,
 		onLatency: (ms) => metrics.workerLatency(ms),
 	});
 	const tlsSource = {
@@ -99,27 +106,49 @@ export async function startBridge(config: Config, log: Logger): Promise<Bridge> 
 	log("info", "tls ready", { source: material.source });
 	const handlers = sessionHandlers({ config, worker, metrics, log });
 
-	const listeners: RunningListener[] = [];
-	for (const l of config.SMTP_LISTEN) {
-		const server = new SMTPServer({
+	const common = {
+		name: config.SMTP_HOSTNAME,
+		key: material.key,
+		cert: material.cert,
+		size: config.SMTP_MAX_MESSAGE_BYTES,
+		maxClients: config.SMTP_MAX_CONNECTIONS,
+		socketTimeout: config.SMTP_SOCKET_TIMEOUT_MS,
+		closeTimeout: config.SHUTDOWN_TIMEOUT_MS,
+		disableReverseLookup: true,
+		// RFC 5321 §4.5.3.1.4 says 512 octets; AUTH PLAIN with a long key needs more, 16 KiB is too much.
+		maxCommandLength: MAX_COMMAND_LINE,
+		logger: false,
+	} as const;
+	const specs: { listener: Listener; server: SMTPServer }[] = config.SMTP_LISTEN.map((l) => ({
+		listener: l,
+		server: new SMTPServer({
 			...handlers,
-			name: config.SMTP_HOSTNAME,
+			...common,
 			banner: "Mail Queue SMTP bridge",
 			secure: l.mode === "tls",
-			key: material.key,
-			cert: material.cert,
 			// Per session instead (sessions.ts): AUTH before TLS only from loopback.
 			allowInsecureAuth: true,
 			// MAIL without AUTH is refused in onMailFrom, with a reply that says what to do.
 			authOptional: true,
 			authMethods: ["PLAIN", "LOGIN"],
-			size: config.SMTP_MAX_MESSAGE_BYTES,
-			maxClients: config.SMTP_MAX_CONNECTIONS,
-			socketTimeout: config.SMTP_SOCKET_TIMEOUT_MS,
-			closeTimeout: config.SHUTDOWN_TIMEOUT_MS,
-			disableReverseLookup: true,
-			logger: false,
+		}),
+	}));
+	if (config.MX_PORT !== undefined && config.BRIDGE_SECRET !== undefined) {
+		specs.push({
+			listener: { port: config.MX_PORT, mode: "mx" },
+			server: new SMTPServer({
+				...mxHandlers({ config, worker, metrics, log, secret: config.BRIDGE_SECRET }),
+				...common,
+				banner: "Mail Queue MX",
+				secure: false,
+				authOptional: true,
+				disabledCommands: ["AUTH"],
+			}),
 		});
+	}
+
+	const listeners: RunningListener[] = [];
+	for (const { listener: l, server } of specs) {
 		server.on("error", (error) => log("warn", "smtp error", { port: l.port, error: errorSummary(error) }));
 		const address = await listen(server, l.port, config.SMTP_HOST);
 		log("info", "smtp listening", { host: config.SMTP_HOST, port: address.port, mode: l.mode });

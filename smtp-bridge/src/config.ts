@@ -2,8 +2,11 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 
-/** `starttls`: plain with STARTTLS (AUTH only after it, except from loopback); `tls`: implicit TLS. */
-export type ListenerMode = "starttls" | "tls";
+/**
+ * `starttls`: plain with STARTTLS (AUTH only after it, except from loopback); `tls`: implicit TLS;
+ * `mx`: MX mode (plain with STARTTLS, no AUTH, only the Worker's inbound recipients).
+ */
+export type ListenerMode = "starttls" | "tls" | "mx";
 export type Listener = { port: number; mode: ListenerMode };
 
 /**
@@ -86,11 +89,18 @@ export const configSchema = z
 		HEALTH_HOST: z.string().min(1).default("127.0.0.1"),
 		/** Clients here may send without AUTH, as the workspace that verified the From domain. */
 		TRUSTED_NETWORKS: cidrs.default([]),
-		/** The Worker's SMTP_BRIDGE_SECRET; needed for TRUSTED_NETWORKS. */
+		/** The Worker's SMTP_BRIDGE_SECRET; needed for TRUSTED_NETWORKS and MX_PORT. */
 		BRIDGE_SECRET: z.string().min(32).optional(),
+		/** MX mode (mx.ts): mail without AUTH for the Worker's bounce and inbound addresses; unset: off. */
+		MX_PORT: int(0, 65535).optional(),
+		/** How long the Worker's answer for one (MAIL FROM, RCPT TO) is reused. */
+		MX_RECIPIENT_CACHE_MS: int(0, 3_600_000).default(30_000),
 	})
 	.refine((c) => c.TRUSTED_NETWORKS.length === 0 || c.BRIDGE_SECRET !== undefined, {
 		message: "TRUSTED_NETWORKS needs BRIDGE_SECRET (the Worker's SMTP_BRIDGE_SECRET)",
+	})
+	.refine((c) => c.MX_PORT === undefined || c.BRIDGE_SECRET !== undefined, {
+		message: "MX_PORT needs BRIDGE_SECRET (the Worker's SMTP_BRIDGE_SECRET)",
 	})
 	.refine((c) => (c.TLS_CERT_FILE === undefined) === (c.TLS_KEY_FILE === undefined), {
 		message: "TLS_CERT_FILE and TLS_KEY_FILE are set together",

@@ -1,7 +1,7 @@
 // Every Worker answer → one deliberate SMTP reply. The rule that matters: 250 only for a 202 (the
 // message is durable on the send queue); anything the client may retry is 4xx, so an SMTP client
 // keeps the message; 5xx only when a retry cannot succeed.
-import type { WorkerAnswer } from "./worker-client.js";
+import type { RecipientAnswer, WorkerAnswer } from "./worker-client.js";
 
 export type SmtpReply = { code: number; text: string };
 
@@ -68,4 +68,32 @@ export function authReply(answer: WorkerAnswer): SmtpReply | null {
 		};
 	}
 	return { code: 454, text: "4.7.0 Temporary authentication failure; try again later" };
+}
+
+/** MX mode at RCPT TO: null when the Worker accepts the recipient, else the reply for it. */
+export function mxRecipientReply(result: RecipientAnswer): SmtpReply | null {
+	if (result.kind === "failed")
+		return { code: 451, text: "4.3.0 Temporary failure checking the recipient; try again later" };
+	if (result.accept) return null;
+	return { code: result.code, text: clip(`${result.enhanced} ${result.message}`) };
+}
+
+/** Worker statuses on /v1/smtp/inbound that are about the bridge or the moment, not the message. */
+const MX_TEMPORARY_STATUSES = new Set([401, 403, 408, 409, 429]);
+
+/**
+ * MX mode after DATA: 250 only for `{"stored": true}` (the message is durable in R2 and D1); a
+ * refusal of the message (4xx) is 550, since the sending MTA then bounces it to its sender; the
+ * bridge's own credentials, a timeout, a 5xx or anything unexpected is 451 so the MTA retries.
+ */
+export function mxDataReply(answer: WorkerAnswer): SmtpReply {
+	if (answer.kind === "unreachable") return TEMPORARY;
+	if (answer.kind === "ok") {
+		const id = typeof answer.body.id === "string" ? answer.body.id : "";
+		return answer.body.stored === true ? { code: 250, text: `2.0.0 Ok: stored${id ? ` as ${id}` : ""}` } : TEMPORARY;
+	}
+	if (answer.status >= 500 || MX_TEMPORARY_STATUSES.has(answer.status)) return TEMPORARY;
+	if (answer.status === 413 || answer.code === "payload_too_large") return { code: 552, text: "5.3.4 Message too big" };
+	const enhanced = answer.code === "validation_error" ? "5.6.0" : "5.7.1";
+	return { code: 550, text: clip(`${enhanced} ${answer.message}`) };
 }

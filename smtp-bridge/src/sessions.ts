@@ -9,11 +9,11 @@ import type {
 	SMTPServerSession,
 } from "smtp-server";
 import type { Config } from "./config.js";
+import { receiveData } from "./data.js";
 import { FailureWindow, isLoopback, networkList, PerIpCounter } from "./limits.js";
-import { LineEndingGuard } from "./line-endings.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
-import { authReply, dataReply, type SmtpReply } from "./replies.js";
+import { authReply, dataReply, type SmtpReply, TEMPORARY } from "./replies.js";
 import type { Login, WorkerClient } from "./worker-client.js";
 
 type Callback = (error?: Error | null) => void;
@@ -70,7 +70,7 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 				return reply({ code: 454, text: "4.7.0 Too many failed logins from your address; try again later" });
 			}
 			const login: Login = { username: auth.username ?? "", password: auth.password ?? "" };
-			worker.auth(login).then(
+			worker.auth(login, session.remoteAddress).then(
 				(answer) => {
 					const refusal = authReply(answer);
 					if (refusal) {
@@ -111,42 +111,27 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 		},
 
 		onData(stream: SMTPServerDataStream, session, callback) {
-			const guard = new LineEndingGuard();
-			const chunks: Buffer[] = [];
-			stream.on("data", (chunk: Buffer) => {
-				guard.feed(chunk);
-				if (!stream.sizeExceeded && !guard.violation) chunks.push(chunk);
-			});
-			stream.on("end", () => {
-				guard.end();
-				const finish = (reply: SmtpReply, fields: Record<string, string | number> = {}) => {
-					metrics.message(reply.code);
-					log("info", "message", { session: session.id, code: reply.code, bytes: stream.byteLength, ...fields });
-					if (reply.code === 250) callback(null, reply.text);
-					else callback(smtpError(reply));
-				};
-				metrics.bytesReceived += stream.byteLength;
-				// smtp-server answers an oversized message with 552 itself, whatever is passed here.
-				if (stream.sizeExceeded) return finish({ code: 552, text: "5.3.4 Message too big" });
-				if (guard.violation) {
-					return finish(
-						{ code: 550, text: "5.6.0 Bare CR or LF in message; lines must end with CRLF" },
-						{
-							reason: guard.violation,
-						},
-					);
-				}
+			const finish = (reply: SmtpReply, bytes: number, fields: Record<string, string | number> = {}) => {
+				metrics.message(reply.code);
+				log("info", "message", { session: session.id, code: reply.code, bytes, ...fields });
+				if (reply.code === 250) callback(null, reply.text);
+				else callback(smtpError(reply));
+			};
+			void receiveData(stream).then((data) => {
+				metrics.bytesReceived += data.bytes;
+				if (!data.ok) return finish(data.reply, data.bytes, data.reason ? { reason: data.reason } : {});
 				const login = logins.get(session.id);
 				const mailFrom = session.envelope.mailFrom;
 				const submission = {
 					mailFrom: mailFrom ? mailFrom.address : "",
 					rcptTo: session.envelope.rcptTo.map((r) => r.address),
-					raw: Buffer.concat(chunks),
+					raw: data.raw,
+					clientIp: session.remoteAddress,
 				};
 				// Without a login the client is in TRUSTED_NETWORKS (onMailFrom let it through).
 				const relay = login === undefined;
 				if (relay && (secret === undefined || !trusted(session.remoteAddress))) {
-					return finish({ code: 530, text: "5.7.0 Authentication required" });
+					return finish({ code: 530, text: "5.7.0 Authentication required" }, data.bytes);
 				}
 				(login ? worker.submit(login, submission) : worker.relay(secret ?? "", submission)).then(
 					(answer) => {
@@ -155,9 +140,9 @@ export function sessionHandlers({ config, worker, metrics, log }: SessionDeps): 
 							log("error", "relay refused by the Worker: check BRIDGE_SECRET", { status: answer.status });
 						}
 						const id = answer.kind === "ok" && typeof answer.body.id === "string" ? answer.body.id : "";
-						finish(reply, answer.kind === "unreachable" ? { worker: answer.reason } : { id });
+						finish(reply, data.bytes, answer.kind === "unreachable" ? { worker: answer.reason } : { id });
 					},
-					() => finish({ code: 451, text: "4.3.0 Temporary failure, message not accepted; try again later" }),
+					() => finish(TEMPORARY, data.bytes),
 				);
 			});
 		},

@@ -14,7 +14,15 @@ import { silentLogger } from "../src/log.js";
 
 export const KEY = "mq_test_bridge_test_key_000000000000000000";
 
-export type WorkerCall = { path: string; authorization: string | undefined; body: Record<string, unknown> };
+export type WorkerCall = {
+	path: string;
+	authorization: string | undefined;
+	/** A JSON body parsed; any other body (MX mode's message/rfc822) as `{ raw }`, its bytes. */
+	body: Record<string, unknown>;
+	headers: IncomingMessage["headers"];
+	/** The request body's exact bytes. */
+	bytes: Buffer;
+};
 /** "hang" never answers (a timeout); "reset" drops the connection (the Worker is gone). */
 export type WorkerReply = { status: number; body: unknown; headers?: Record<string, string> } | "hang" | "reset";
 export type WorkerHandler = (call: WorkerCall) => WorkerReply | Promise<WorkerReply>;
@@ -26,8 +34,34 @@ export const passwordOf = (call: WorkerCall): string => {
 	return decoded.slice(decoded.indexOf(":") + 1);
 };
 
+/** The bridge secret the MX tests configure; the stand-in Worker's SMTP_BRIDGE_SECRET. */
+export const BRIDGE_SECRET = "bridge-secret-0123456789abcdef0123456789";
+
+/**
+ * MX mode's two endpoints as /work/contracts-11.md ("MX contract") defines them: recipients of the
+ * bounce domain (`bounces+<token>@bounces.example.test`) or the inbound domain are accepted, anything
+ * else refused with 550 5.1.1; a message is answered `{"stored": true, "id"}`.
+ */
+const inboundWorker: WorkerHandler = (call) => {
+	if (call.authorization !== `Bearer ${BRIDGE_SECRET}`) {
+		return {
+			status: 401,
+			body: { error: { code: "unauthorized", message: "Invalid bridge secret.", request_id: "r" } },
+		};
+	}
+	if (call.path === "/v1/smtp/inbound/recipient") {
+		const rcpt = String(call.body.recipient ?? "").toLowerCase();
+		if (/^bounces\+[a-z0-9]+@bounces\.example\.test$/.test(rcpt) || rcpt.endsWith("@inbound.example.test")) {
+			return { status: 200, body: { accept: true } };
+		}
+		return { status: 200, body: { accept: false, code: 550, enhanced: "5.1.1", message: "No such recipient here" } };
+	}
+	return { status: 200, body: { stored: true, id: `in_${Math.random().toString(36).slice(2, 10)}` } };
+};
+
 /** Answers like the real Worker: auth for KEY (any user name), 202 with a fresh id for every message. */
 export const defaultWorker: WorkerHandler = (call) => {
+	if (call.path.startsWith("/v1/smtp/inbound")) return inboundWorker(call);
 	const relayed = call.path === "/v1/smtp/relay" && call.authorization?.startsWith("Bearer ");
 	if (!relayed && passwordOf(call) !== KEY) {
 		return { status: 401, body: { error: { code: "unauthorized", message: "Invalid API key.", request_id: "req_1" } } };
@@ -44,21 +78,28 @@ export const refusal = (status: number, code: string, message = code) => ({
 	body: { error: { code, message, request_id: "req_1" } },
 });
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
 	const chunks: Buffer[] = [];
 	for await (const chunk of req) chunks.push(chunk as Buffer);
-	return Buffer.concat(chunks).toString("utf8");
+	return Buffer.concat(chunks);
 }
 
 export async function fakeWorker(initial: WorkerHandler = defaultWorker) {
 	const calls: WorkerCall[] = [];
 	let handler = initial;
 	const server = createServer(async (req, res) => {
-		const text = await readBody(req);
+		const bytes = await readBody(req);
+		const json = req.headers["content-type"] === "application/json";
 		const call: WorkerCall = {
 			path: req.url ?? "",
 			authorization: req.headers.authorization,
-			body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+			body: !json
+				? { raw: bytes }
+				: bytes.length
+					? (JSON.parse(bytes.toString("utf8")) as Record<string, unknown>)
+					: {},
+			headers: req.headers,
+			bytes,
 		};
 		calls.push(call);
 		const reply = await handler(call);
@@ -76,6 +117,8 @@ export async function fakeWorker(initial: WorkerHandler = defaultWorker) {
 		url: `http://127.0.0.1:${port}`,
 		calls,
 		messages: () => calls.filter((c) => c.path === "/v1/smtp/messages"),
+		inbound: () => calls.filter((c) => c.path === "/v1/smtp/inbound"),
+		recipientChecks: () => calls.filter((c) => c.path === "/v1/smtp/inbound/recipient"),
 		set: (next: WorkerHandler) => {
 			handler = next;
 		},

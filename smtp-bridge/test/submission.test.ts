@@ -70,6 +70,30 @@ describe("submission through the bridge", () => {
 		expect(info.accepted).toEqual(["ada@x.test", "bcc@y.test"]);
 	});
 
+	it("tells the Worker the client's IP only with the bridge secret beside it (X-Bridge-Authorization)", async () => {
+		// Without BRIDGE_SECRET the Worker could not trust the header, so none is sent.
+		await send();
+		expect(worker.messages()[0]?.headers["x-client-ip"]).toBeUndefined();
+		const secret = "bridge-secret-0123456789abcdef0123456789";
+		const withSecret = await testBridge(worker.url, { BRIDGE_SECRET: secret });
+		try {
+			const plain = nodemailer.createTransport({
+				host: "127.0.0.1",
+				port: portOf(withSecret),
+				ignoreTLS: true,
+				auth: { user: "demo", pass: KEY },
+			});
+			await send(plain);
+			for (const call of worker.calls.slice(-2)) {
+				expect(call.headers["x-client-ip"]).toMatch(/127\.0\.0\.1$/);
+				expect(call.headers["x-bridge-authorization"]).toBe(`Bearer ${secret}`);
+			}
+			expect(worker.calls.slice(-2).map((c) => c.path)).toEqual(["/v1/smtp/auth", "/v1/smtp/messages"]);
+		} finally {
+			await withSecret.close();
+		}
+	});
+
 	it("answers 250 only once the Worker has answered 202", async () => {
 		let release: () => void = () => {};
 		const gate = new Promise<void>((resolve) => {

@@ -345,6 +345,13 @@ export const messages = sqliteTable(
 		contentKey: text("content_key"),
 		/** R2 key of the rendered MIME the sandbox gateway captured. */
 		mimeKey: text("mime_key"),
+		/**
+		 * SMTP: the client's message as received, delivered as sent (docs/smtp.md); null when the content
+		 * is in R2 (content_key) or the message came from the API.
+		 */
+		rawMime: text("raw_mime"),
+		/** SMTP: the client's IP as the bridge reported it. */
+		clientIp: text("client_ip"),
 		status: text("status", { enum: MESSAGE_STATUSES }).notNull().default("queued"),
 		gatewayId: text("gateway_id"),
 		providerMessageId: text("provider_message_id"),

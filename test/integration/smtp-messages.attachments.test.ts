@@ -1,5 +1,6 @@
-// Files in mail submitted over SMTP: postal-mime's parts become the /v1 attachments, and the
-// delivered MIME carries them again, attachments as attachments and inline images inline.
+// Files in mail submitted over SMTP: postal-mime's parts become the /v1 attachments (what API
+// gateways send), and the delivered MIME is the client's own, its parts exactly as sent.
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SendJob } from "../../src/domain/messages/model";
 import { json, RecordingQueue, request, runQueue } from "../helpers/worker";
@@ -82,7 +83,7 @@ describe("attachments in POST /v1/smtp/messages", () => {
 		expect(mime).toContain('src="cid:logo.1@shop.test"');
 	});
 
-	it("names a part without a file name, makes a name safe, and keeps no Content-ID on a plain attachment", async () => {
+	it("names a part without a file name, makes a name safe, and keeps no Content-ID on a plain attachment (parsed form); the MIME stays the client's", async () => {
 		const ws = await createWorkspace();
 		const extra = [
 			"--mixed",
@@ -103,11 +104,22 @@ describe("attachments in POST /v1/smtp/messages", () => {
 		const job = queue.sent[0] as SendJob;
 		expect(job.message).toBeUndefined(); // files always go to R2
 		const { id } = await json<{ id: string }>(res);
-		const mime = await deliveredMime(ws.key, id, queue);
+		// The parsed attachments, which API gateways (Resend, Postmark, …) send.
+		const stored = await (await env.BODIES.get(job.contentKey ?? ""))?.json<{ attachments: unknown[] }>();
 		// The calendar part is the fourth file of the message (the image, the PDF, then it).
-		expect(mime).toMatch(/^Content-Disposition: attachment; filename="attachment-3\.ics"\r$/m);
-		expect(mime).toContain(ICS);
-		expect(mime).toMatch(/^Content-Disposition: attachment; filename="\.\._notes_x\.txt"\r$/m);
-		expect(mime).not.toContain("<notes@shop.test>");
+		expect(stored?.attachments).toEqual(
+			expect.arrayContaining([
+				expect.objectContaining({ filename: "attachment-3.ics", content: ICS, contentType: "text/calendar" }),
+			]),
+		);
+		const named = stored?.attachments.find((a) => (a as { filename: string }).filename === ".._notes_x.txt");
+		expect(named).toBeDefined();
+		expect(named).not.toHaveProperty("contentId");
+		// The delivered MIME is the client's: its parts as written, the unsafe name included.
+		const mime = await deliveredMime(ws.key, id, queue);
+		expect(mime).toContain(`Content-Disposition: attachment\r\nContent-Transfer-Encoding: base64\r\n\r\n${ICS}\r\n`);
+		expect(mime).toContain(
+			'Content-Disposition: attachment; filename="../notes\\\\x.txt"\r\nContent-ID: <notes@shop.test>',
+		);
 	});
 });

@@ -48,12 +48,13 @@ async function submit(key: string, raw: string, rcptTo: string[], queue = new Re
 describe("POST /v1/smtp/messages", () => {
 	it("maps the MIME and the envelope onto the send input, and the message is sent", async () => {
 		const ws = await createWorkspace();
-		const raw = mime(ws.domain, ["X-Tags: welcome, winter", 'X-Metadata: {"order":"42"}', "X-Queue: bulk"]);
+		const raw = mime(ws.domain, ["X-Tags: welcome, winter", 'X-Metadata: {"order":"42"}']);
 		const { res, queue } = await submit(ws.key, raw, ["ada@x.test", "bob@Y.TEST", "carol@z.test"]);
 		expect(res.status).toBe(202);
 		const { id } = await json<{ id: string; status: string }>(res);
 		const job = queue.sent[0] as SendJob;
 		expect(job.id).toBe(id);
+		expect(job.source).toBe("smtp");
 		expect(job.message).toMatchObject({
 			from: { email: `shop@${ws.domain}`, name: "Shop, Inc." },
 			to: [{ email: "ada@x.test", name: "Ada" }],
@@ -74,8 +75,10 @@ describe("POST /v1/smtp/messages", () => {
 		expect(email).toMatchObject({ status: "sent", subject: "Grüße" });
 		const content = await (await request(`/v1/emails/${id}/content`, { key: ws.key })).text();
 		expect(content).toContain("X-Campaign: winter");
-		expect(content).not.toContain("X-Queue");
-		expect(content).not.toContain("client.test");
+		expect(content).not.toMatch(/^X-(Tags|Metadata):/im);
+		// Raw mode: the client's header block and body as sent, the relay's id header added on top.
+		expect(content).toMatch(new RegExp(`^X-Mail-Queue-ID: ${id}\r\n`));
+		expect(content).toContain(raw.replace(/X-Tags: .*\r\nX-Metadata: .*\r\n/, ""));
 	});
 
 	it("delivers only to the envelope: a header address that is not a recipient receives nothing", async () => {

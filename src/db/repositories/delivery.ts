@@ -29,6 +29,10 @@ export type MaterializeRow = {
 	content_key: string | null;
 	/** The named queue the message was sent to (issue 9). */
 	queue_id: string | null;
+	/** SMTP (issue 10): the client's message when not in R2, and the client's IP. */
+	raw_mime: string | null;
+	client_ip: string | null;
+	source: "api" | "smtp";
 	created_at: number;
 };
 
@@ -215,7 +219,7 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 		db
 			.prepare(
 				`SELECT id, workspace_id, api_key_id, sandbox, from_email, from_name, reply_to, subject, html, text, headers,
-				   tags, metadata, content_key, queue_id, created_at
+				   tags, metadata, content_key, queue_id, raw_mime, client_ip, source, created_at
 				 FROM messages WHERE id IN (${IN_IDS}) AND lease_token = ?2`,
 			)
 			.bind(JSON.stringify(input.contentIds), token),
@@ -280,10 +284,12 @@ function insertMessages(
 		db
 			.prepare(
 				`INSERT INTO messages (id, workspace_id, api_key_id, source, sandbox, from_email, from_name, reply_to, subject,
-				   html, text, headers, tags, metadata, content_key, queue_id, status, next_attempt_at, created_at, updated_at)
-				 SELECT ${v("id")}, ${v("workspace_id")}, ${v("api_key_id")}, 'api', ${v("sandbox")}, ${v("from_email")},
-				   ${v("from_name")}, ${v("reply_to")}, ${v("subject")}, ${v("html")}, ${v("text")}, ${v("headers")}, ${v("tags")},
-				   ${v("metadata")}, ${v("content_key")}, ${v("queue_id")}, ?2, ${v("created_at")}, ${v("created_at")}, ?3
+				   html, text, headers, tags, metadata, content_key, queue_id, raw_mime, client_ip, status, next_attempt_at,
+				   created_at, updated_at)
+				 SELECT ${v("id")}, ${v("workspace_id")}, ${v("api_key_id")}, COALESCE(${v("source")}, 'api'), ${v("sandbox")},
+				   ${v("from_email")}, ${v("from_name")}, ${v("reply_to")}, ${v("subject")}, ${v("html")}, ${v("text")},
+				   ${v("headers")}, ${v("tags")}, ${v("metadata")}, ${v("content_key")}, ${v("queue_id")}, ${v("raw_mime")},
+				   ${v("client_ip")}, ?2, ${v("created_at")}, ${v("created_at")}, ?3
 				 FROM json_each(?1)
 				 WHERE ${v("workspace_id")} IN (SELECT id FROM workspaces)
 				 ON CONFLICT(id) DO NOTHING`,

@@ -3,12 +3,15 @@
 // personalization → tracking links → List-Unsubscribe and VERP Return-Path → header rewrite → DKIM →
 // MIME. Personalization, tracking, the return path and DKIM are filled by their own issues; until then
 // they pass the draft through unchanged, and `renderWith` lets a test see where each plugs in.
+// A message received over SMTP renders in raw mode (raw-mime.ts): the same stages run on its parts,
+// but the MIME step edits the client's header block instead of building a new message.
 import { err, ok, type Result } from "../../errors";
 import { domainOf } from "../../lib/address";
 import { sha256Hex } from "../../lib/crypto";
 import { buildMime, type MimeParts } from "../../providers/mime";
 import type { Envelope, RenderedMessage } from "../../providers/types";
 import type { AcceptedMessage } from "../messages/model";
+import { editRaw, type RawMessage, rawBaseline, rawMessageId, splitRaw } from "./raw-mime";
 
 export type RenderInput = {
 	id: string;
@@ -19,8 +22,12 @@ export type RenderInput = {
 	attempt: number;
 };
 
-/** What stages read and change: the message parts and its envelope. */
-export type Draft = { parts: MimeParts; envelope: Envelope };
+/**
+ * What stages read and change: the message parts and its envelope. `raw` is set in raw mode: header
+ * changes reach the delivered message, changes to html/text/attachments do not (the client's body is
+ * delivered as sent), so a stage that rewrites the body skips such a draft.
+ */
+export type Draft = { parts: MimeParts; envelope: Envelope; raw?: RawMessage | undefined };
 
 export type RenderStage = { name: string; apply: (draft: Draft, input: RenderInput) => Draft | Promise<Draft> };
 
@@ -62,7 +69,9 @@ export function messageIdHeader(id: string, fromEmail: string): string {
 
 async function initialDraft(input: RenderInput): Promise<Draft> {
 	const { message } = input;
+	const raw = message.raw === undefined ? null : splitRaw(message.raw);
 	return {
+		...(raw ? { raw } : {}),
 		parts: {
 			id: input.id,
 			workspaceId: input.workspaceId,
@@ -74,8 +83,8 @@ async function initialDraft(input: RenderInput): Promise<Draft> {
 			html: message.html,
 			text: message.text,
 			attachments: message.attachments ?? [],
-			messageIdHeader: messageIdHeader(input.id, message.from.email),
-			headers: Object.entries(message.headers),
+			messageIdHeader: (raw && rawMessageId(raw)) || messageIdHeader(input.id, message.from.email),
+			headers: raw ? rawBaseline(message.headers) : Object.entries(message.headers),
 			tags: message.tags,
 			metadata: message.metadata,
 		},
@@ -98,6 +107,7 @@ export async function renderWith(
 	input: RenderInput,
 ): Promise<Result<Rendered, string>> {
 	let draft = await initialDraft(input);
+	const baseline = draft.parts.headers;
 	let stage = "mime";
 	try {
 		for (const s of stages) {
@@ -105,7 +115,16 @@ export async function renderWith(
 			draft = await s.apply(draft, input);
 		}
 		stage = "mime";
-		return ok({ message: { ...draft.parts, raw: buildMime(draft.parts) }, envelope: draft.envelope });
+		const { parts } = draft;
+		const raw = draft.raw
+			? editRaw(draft.raw, {
+					baseline,
+					final: parts.headers,
+					messageIdHeader: parts.messageIdHeader,
+					date: new Date(),
+				})
+			: buildMime(parts);
+		return ok({ message: { ...parts, raw }, envelope: draft.envelope });
 	} catch (error) {
 		// Only the error's class goes out: a render error's text can quote message content.
 		const kind = error instanceof Error ? error.name : "error";

@@ -27,6 +27,10 @@ export function messageRow(job: SendJob, message: AcceptedMessage | null): Mater
 		metadata: JSON.stringify(message?.metadata ?? {}),
 		content_key: job.contentKey ?? null,
 		queue_id: job.queueId ?? null,
+		// With a content key R2 holds the whole message, the raw text included.
+		raw_mime: job.contentKey ? null : (message?.raw ?? null),
+		client_ip: job.clientIp ?? null,
+		source: job.source ?? "api",
 		created_at: job.acceptedAt,
 	};
 }
@@ -70,6 +74,7 @@ export async function messageFromRows(
 		headers: JSON.parse(row.headers) as unknown,
 		tags: JSON.parse(row.tags) as unknown,
 		metadata: JSON.parse(row.metadata) as unknown,
+		...(row.raw_mime !== null && row.raw_mime !== undefined ? { raw: row.raw_mime } : {}),
 	});
 	return parsed.success ? parsed.data : null;
 }

@@ -67,6 +67,8 @@ export async function prepareJob(
 		sandbox: sender.sandbox,
 		acceptedAt,
 		...(queueId ? { queueId } : {}),
+		...(sender.source ? { source: sender.source } : {}),
+		...(sender.clientIp ? { clientIp: sender.clientIp } : {}),
 		message,
 	};
 	const body = JSON.stringify(job);

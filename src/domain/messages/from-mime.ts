@@ -3,11 +3,13 @@
 // a lost 250 a no-op. The envelope decides who receives the mail, as in any MTA: a header address
 // that is not an envelope recipient receives nothing, an envelope recipient not in To/Cc is a Bcc.
 // Attached and inline parts become the send input's `attachments` (naming rules: attachmentOf).
+// The client's text itself is kept too and is what gets delivered (raw mode, docs/smtp.md).
 import PostalMime, { type Address, type Attachment, type Email } from "postal-mime";
 import { ApiError, err, ok, type Result } from "../../errors";
 import { formatMailbox, type Mailbox, normalizeEmail } from "../../lib/address";
 import { sha256Hex } from "../../lib/crypto";
 import { toBase64, utf8, utf8Length } from "../../lib/encoding";
+import { splitRaw } from "../delivery/raw-mime";
 import { headerRefusal, MAX_HEADER_LINE_OCTETS } from "./headers";
 import { MAX_ATTACHMENTS, MAX_RECIPIENTS } from "./validate";
 
@@ -18,6 +20,11 @@ export type MimeSubmission = {
 	input: Record<string, unknown>;
 	/** X-Idempotency-Key, else one derived from Message-ID and the envelope; null when neither. */
 	idempotencyKey: string | null;
+	/**
+	 * The message as received, delivered as sent with only the relay's header changes; null when raw
+	 * mode cannot carry it (not UTF-8, or not CRLF throughout), and the parts are rendered instead.
+	 */
+	raw: string | null;
 };
 
 /** Used when the message has no Subject: mail without one is valid SMTP, the API needs one. */
@@ -156,6 +163,17 @@ async function derivedKey(messageId: string | undefined, envelope: SmtpEnvelope)
 	return `smtp-msgid:${await sha256Hex([messageId.trim(), keyOf(envelope.mailFrom), ...rcpts].join("\n"))}`;
 }
 
+/** The client's bytes as the text raw mode delivers, when they decode losslessly. */
+function rawText(raw: Uint8Array): string | null {
+	let text: string;
+	try {
+		text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
+	} catch {
+		return null;
+	}
+	return splitRaw(text) ? text : null;
+}
+
 export async function parseSubmission(
 	raw: Uint8Array,
 	envelope: SmtpEnvelope,
@@ -180,6 +198,11 @@ export async function parseSubmission(
 	}
 	const attachments = email.attachments.map(attachmentOf);
 	const { headers, control } = customHeaders(email);
+	// X-User-ID is the rate-limit sender (rate-limits/model.ts senderKey), read from the headers as on
+	// POST /v1/emails; raw mode never delivers it.
+	const userId = control.get("x-user-id");
+	if (userId) headers["X-User-ID"] = userId;
+	const queue = control.get("x-queue");
 	const metadata = parseMetadata(control.get("x-metadata"));
 	if (!metadata.ok) return metadata;
 	const tagHeader = control.get("x-tags");
@@ -200,8 +223,9 @@ export async function parseSubmission(
 		...(tags !== undefined ? { tags } : {}),
 		...(metadata.value !== undefined ? { metadata: metadata.value } : {}),
 		...(attachments.length > 0 ? { attachments } : {}),
+		...(queue ? { queue } : {}),
 	};
 	const explicit = control.get("x-idempotency-key");
 	const idempotencyKey = explicit || (await derivedKey(email.messageId, envelope));
-	return ok({ input, idempotencyKey });
+	return ok({ input, idempotencyKey, raw: rawText(raw) });
 }

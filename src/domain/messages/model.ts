@@ -29,6 +29,11 @@ export const acceptedMessageSchema = z.object({
 	metadata: z.record(z.string(), z.string()),
 	/** Absent on jobs accepted before attachments existed; such jobs simply have none. */
 	attachments: z.array(attachment).optional(),
+	/**
+	 * The client's RFC 5322 message as received over SMTP (CRLF, decoded as UTF-8): delivered as sent,
+	 * only its headers changed (render stage raw mode, docs/smtp.md). The fields above are parsed from it.
+	 */
+	raw: z.string().optional(),
 });
 
 export type AcceptedMessage = z.infer<typeof acceptedMessageSchema>;
@@ -46,6 +51,10 @@ export const sendJobSchema = z
 		acceptedAt: z.number(),
 		/** The named queue (issue 9): the workspace's `default` queue when the request named none. */
 		queueId: z.string().optional(),
+		/** How it arrived; absent means the API. */
+		source: z.enum(["api", "smtp"]).optional(),
+		/** The SMTP client's IP as the bridge reported it (X-Client-IP), for GET /v1/emails/{id}. */
+		clientIp: z.string().optional(),
 		/** The message itself when the job fits a queue message... */
 		message: acceptedMessageSchema.optional(),
 		/** ...otherwise the R2 key it was written to before the 202. */

@@ -25,6 +25,9 @@ export type EmailView = {
 	tags: string[];
 	metadata: Record<string, string>;
 	sandbox: boolean | null;
+	/** How it arrived (null until materialized), and the SMTP client's IP when the bridge reported it. */
+	source: "api" | "smtp" | "scheduled" | null;
+	client_ip: string | null;
 	attempts: number;
 	last_error: string | null;
 	provider_message_id: string | null;
@@ -46,6 +49,8 @@ function pendingView(id: string, acceptedAt: number): EmailView {
 		tags: [],
 		metadata: {},
 		sandbox: null,
+		source: null,
+		client_ip: null,
 		attempts: 0,
 		last_error: null,
 		provider_message_id: null,
@@ -81,6 +86,8 @@ function summaryFields(m: MessageRow) {
 		tags: m.tags,
 		metadata: m.metadata,
 		sandbox: m.sandbox,
+		source: m.source,
+		client_ip: m.clientIp,
 		attempts: m.attempts,
 		last_error: m.lastError,
 		provider_message_id: m.providerMessageId,

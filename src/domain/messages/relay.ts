@@ -16,6 +16,25 @@ export function checkBridgeSecret(configured: string | undefined, authorization:
 	return timingSafeEqual(given, configured) ? null : new ApiError("unauthorized", "Invalid bridge secret.");
 }
 
+/** An IPv4 or IPv6 address as text (the bridge sends Node's remoteAddress). */
+const IP = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
+
+/**
+ * The SMTP client's IP the bridge reports in X-Client-IP, believed only from the bridge: beside a
+ * valid bridge secret (`X-Bridge-Authorization` on the Basic-authenticated routes, `Authorization`
+ * on the relay). Null when not proven or not an address.
+ */
+export function trustedClientIp(
+	configured: string | undefined,
+	bridgeAuthorization: string | undefined,
+	clientIp: string | undefined,
+): string | null {
+	const ip = clientIp?.trim() ?? "";
+	if (ip === "" || ip.length > 45 || !IP.test(ip)) return null;
+	if (bridgeAuthorization === undefined || checkBridgeSecret(configured, bridgeAuthorization) !== null) return null;
+	return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
+}
+
 /** The sender of a relayed message: the only active workspace that verified its From domain. */
 export async function relaySender(d1: D1Database, from: unknown): Promise<Result<Sender, ApiError>> {
 	const mailbox = typeof from === "string" ? parseMailbox(from) : null;
@@ -33,5 +52,11 @@ export async function relaySender(d1: D1Database, from: unknown): Promise<Result
 			),
 		);
 	}
-	return ok({ workspaceId: owner.workspaceId, apiKeyId: null, sandbox: owner.sandbox, verifiedDomains: [domain] });
+	return ok({
+		workspaceId: owner.workspaceId,
+		apiKeyId: null,
+		sandbox: owner.sandbox,
+		verifiedDomains: [domain],
+		queues: owner.queues,
+	});
 }

@@ -32,15 +32,17 @@ export function unconfirmedMessage(withKey: boolean, what = "the message"): stri
 		: `The send queue did not confirm ${what}, so whether it was accepted is unknown; retrying may send it twice. Send an Idempotency-Key to make retries safe.`;
 }
 
+/** `raw`: the SMTP client's message the input was parsed from, delivered as sent (from-mime.ts). */
 export async function submitOne(
 	input: unknown,
 	sender: Sender,
 	deps: SendDeps,
 	idempotency: IdempotencyRequest | null,
+	raw?: string,
 ): Promise<Result<IdempotentOutcome, ApiError>> {
 	const valid = validateSend(input, sender);
 	if (!valid.ok) return valid;
-	const message = valid.value;
+	const message = raw === undefined ? valid.value : { ...valid.value, raw };
 	const queue = resolveQueue(requestedQueue(input), sender.workspaceId, sender.queues ?? []);
 	if (!queue.ok) return queue;
 	return withIdempotency(idempotency, async (attempt) => {

@@ -21,6 +21,9 @@ export type Sender = {
 	unverifiedDomains?: Readonly<Record<string, string>>;
 	/** Issue 9: the workspace's named queues, for `"queue"`. */
 	queues?: readonly { id: string; name: string }[];
+	/** Set by the SMTP routes: the message's `source`, and the client's IP when the bridge reported it. */
+	source?: "smtp";
+	clientIp?: string | null;
 };
 
 const NO_CONTROL = "may not contain CR, LF or other control characters";

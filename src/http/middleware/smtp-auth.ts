@@ -10,10 +10,12 @@ import { touchLastUsed } from "../../db/repositories/api-keys";
 import { KEY_PATTERN } from "../../domain/auth/keys";
 import { authenticate, authorize, LAST_USED_INTERVAL_MS, shouldTouch } from "../../domain/auth/principal";
 import { authenticateSmtpLogin } from "../../domain/auth/smtp-credentials";
+import { trustedClientIp } from "../../domain/messages/relay";
 import { ApiError } from "../../errors";
 import { errorSummary } from "../../lib/log";
 import type { AppEnv } from "../context";
 import { jsonBody, limitBody } from "./json-body";
+import { rateLimit } from "./rate-limit";
 
 function basic(header: string | undefined): { username: string; password: string } | null {
 	const match = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
@@ -45,7 +47,17 @@ const smtpGuard = createMiddleware<AppEnv>(async (c, next) => {
 		}
 		throw authn.error;
 	}
-	const authz = authorize(authn.value, "email:send", c.req.header("cf-connecting-ip") ?? null);
+	// A key's IP allowlist is checked against the SMTP client, not the bridge, when the bridge proves
+	// it reported that client (X-Client-IP beside the bridge secret).
+	const ip =
+		trustedClientIp(
+			c.var.config.SMTP_BRIDGE_SECRET,
+			c.req.header("x-bridge-authorization"),
+			c.req.header("x-client-ip"),
+		) ??
+		c.req.header("cf-connecting-ip") ??
+		null;
+	const authz = authorize(authn.value, "email:send", ip);
 	if (!authz.ok) throw authz.error;
 	const principal = authn.value;
 	c.set("principal", principal);
@@ -59,7 +71,7 @@ const smtpGuard = createMiddleware<AppEnv>(async (c, next) => {
 	await next();
 });
 
-/** authed("email:send") for the SMTP routes: API key or SMTP credential, then the body. */
+/** authed("email:send", { sends: true }) for the SMTP routes: API key or SMTP credential, then the body. */
 export function smtpAuthed(): MiddlewareHandler<AppEnv>[] {
-	return [smtpGuard, limitBody, jsonBody];
+	return [smtpGuard, rateLimit(true), limitBody, jsonBody];
 }

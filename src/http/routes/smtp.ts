@@ -1,13 +1,14 @@
 // /v1/smtp: what the SMTP bridge (smtp-bridge/) calls on behalf of an SMTP client, authenticated with
 // the client's AUTH user name and password (an API key, or an SMTP credential) as Basic credentials. `auth` checks the key when the client logs in;
 // `messages` takes one message as received (envelope + raw RFC 5322) and accepts it through the same
-// validateSend/submitOne path as POST /v1/emails, so limits, idempotency, routing and events match.
+// validateSend/submitOne path as POST /v1/emails, so limits, idempotency, routing and events match;
+// the client's text is what gets delivered (raw mode, docs/smtp.md).
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { IdempotencyRequest } from "../../domain/idempotency";
 import { parseSubmission } from "../../domain/messages/from-mime";
-import { checkBridgeSecret, relaySender } from "../../domain/messages/relay";
+import { checkBridgeSecret, relaySender, trustedClientIp } from "../../domain/messages/relay";
 import { submitOne } from "../../domain/messages/submit";
 import type { Sender } from "../../domain/messages/validate";
 import { ApiError } from "../../errors";
@@ -63,7 +64,7 @@ const messageRoute = createRoute({
 	tags: ["SMTP"],
 	summary: "Submit a message received over SMTP",
 	description:
-		"Parses the raw message and accepts it exactly as POST /v1/emails would. X-Tags, X-Metadata and X-Idempotency-Key are read and stripped; without X-Idempotency-Key the Message-ID and envelope make a retry of the same transaction a replay. Answers 202 once the message is durable on the send queue.",
+		"Parses the raw message and accepts it exactly as POST /v1/emails would, then delivers the client's own MIME with only the relay's header changes. X-Tags, X-Metadata, X-Queue (a named queue), X-User-ID (the rate-limit sender) and X-Idempotency-Key are read and stripped; without X-Idempotency-Key the Message-ID and envelope make a retry of the same transaction a replay. The bridge reports the client's IP in X-Client-IP, believed only with X-Bridge-Authorization: Bearer <SMTP_BRIDGE_SECRET> (then recorded as client_ip and used for the key's IP allowlist). Answers 202 once the message is durable on the send queue.",
 	security: smtpSecurity,
 	middleware: smtpAuthed(),
 	request: { body: { required: true, content: { "application/json": { schema: SmtpMessageSchema } } } },
@@ -89,7 +90,7 @@ const relayRoute = createRoute({
 	tags: ["SMTP"],
 	summary: "Relay a message the bridge took without AUTH from a trusted network",
 	description:
-		"Called by the SMTP bridge only, with SMTP_BRIDGE_SECRET as the bearer token. The message is sent as the one active workspace that verified its From domain; otherwise exactly as POST /v1/smtp/messages.",
+		"Called by the SMTP bridge only, with SMTP_BRIDGE_SECRET as the bearer token. The message is sent as the one active workspace that verified its From domain; otherwise exactly as POST /v1/smtp/messages. X-Client-IP (the SMTP client's address) is recorded as client_ip.",
 	security: [{ bearerAuth: [] }],
 	middleware: [bridgeOnly, limitBody, jsonBody],
 	request: { body: { required: true, content: { "application/json": { schema: SmtpMessageSchema } } } },
@@ -125,15 +126,24 @@ async function accept(
 	c: Context<AppEnv>,
 	body: SmtpBody,
 	senderFor: (input: Record<string, unknown>) => Promise<Sender>,
+	bridgeAuthorization: string | undefined,
 ): Promise<{ body: z.infer<typeof AcceptedSchema>; headers: Record<string, string> }> {
 	const parsed = await parseSubmission(decodeRaw(body.raw), { mailFrom: body.mail_from, rcptTo: body.rcpt_to });
 	if (!parsed.ok) throw parsed.error;
-	const sender = await senderFor(parsed.value.input);
+	const clientIp = trustedClientIp(c.var.config.SMTP_BRIDGE_SECRET, bridgeAuthorization, c.req.header("x-client-ip"));
+	const sender: Sender = { ...(await senderFor(parsed.value.input)), source: "smtp", clientIp };
 	const outcome = await submitOne(
 		parsed.value.input,
 		sender,
-		{ signingKey: c.var.config.SIGNING_KEY, queue: c.env.SEND_QUEUE, bodies: c.env.BODIES },
+		{
+			signingKey: c.var.config.SIGNING_KEY,
+			queue: c.env.SEND_QUEUE,
+			bodies: c.env.BODIES,
+			// Relayed mail has no key: its hard send limits are enforced by the consumer.
+			...(c.var.limitGate ? { limits: c.var.limitGate } : {}),
+		},
 		idempotencyOf(c, sender.workspaceId, parsed.value.idempotencyKey),
+		parsed.value.raw ?? undefined,
 	);
 	if (!outcome.ok) throw outcome.error;
 	const headers: Record<string, string> = outcome.value.replayed ? { "Idempotent-Replayed": "true" } : {};
@@ -153,21 +163,34 @@ export function registerSmtpRoutes(app: App): void {
 
 	app.openapi(messageRoute, async (c) => {
 		const p = c.var.principal;
-		const { body, headers } = await accept(c, c.req.valid("json"), async () => ({
-			workspaceId: p.workspaceId,
-			apiKeyId: p.keyId,
-			sandbox: p.sandbox,
-			verifiedDomains: p.verifiedDomains,
-		}));
+		const { body, headers } = await accept(
+			c,
+			c.req.valid("json"),
+			async () => ({
+				workspaceId: p.workspaceId,
+				apiKeyId: p.keyId,
+				sandbox: p.sandbox,
+				verifiedDomains: p.verifiedDomains,
+				verifiedParentDomains: p.verifiedParentDomains,
+				unverifiedDomains: p.unverifiedDomains,
+				queues: p.queues,
+			}),
+			c.req.header("x-bridge-authorization"),
+		);
 		return c.json(body, 202, headers);
 	});
 
 	app.openapi(relayRoute, async (c) => {
-		const { body, headers } = await accept(c, c.req.valid("json"), async (input) => {
-			const sender = await relaySender(c.env.DB, input.from);
-			if (!sender.ok) throw sender.error;
-			return sender.value;
-		});
+		const { body, headers } = await accept(
+			c,
+			c.req.valid("json"),
+			async (input) => {
+				const sender = await relaySender(c.env.DB, input.from);
+				if (!sender.ok) throw sender.error;
+				return sender.value;
+			},
+			c.req.header("authorization"),
+		);
 		return c.json(body, 202, headers);
 	});
 }

@@ -60,6 +60,14 @@ export const EmailSchema = z
 		tags: z.array(z.string()),
 		metadata: z.record(z.string(), z.string()),
 		sandbox: z.boolean().nullable(),
+		source: z
+			.enum(["api", "smtp", "scheduled"])
+			.nullable()
+			.openapi({ description: "How the message arrived; null while it is not materialized yet" }),
+		client_ip: z
+			.string()
+			.nullable()
+			.openapi({ description: "SMTP: the client's IP as the SMTP bridge reported it; null otherwise" }),
 		attempts: z.number(),
 		last_error: z.string().nullable(),
 		provider_message_id: z.string().nullable(),
