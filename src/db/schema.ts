@@ -394,7 +394,12 @@ export const messageRecipients = sqliteTable(
 		lastError: text("last_error"),
 		lastEventAt: integer("last_event_at"),
 	},
-	(t) => [primaryKey({ columns: [t.messageId, t.kind, t.email] }), index("message_recipients_email").on(t.email)],
+	(t) => [
+		primaryKey({ columns: [t.messageId, t.kind, t.email] }),
+		index("message_recipients_email").on(t.email),
+		// Provider event webhooks that do not carry our message id find it by the provider's.
+		index("message_recipients_provider").on(t.providerMessageId),
+	],
 );
 
 /** Every address a workspace has sent to, with its engagement state. */
@@ -577,4 +582,18 @@ export const auditLogs = sqliteTable(
 		createdAt: createdAt(),
 	},
 	(t) => [index("audit_logs_workspace").on(t.workspaceId, t.createdAt)],
+);
+
+/**
+ * Signature tokens of provider webhooks already accepted (Mailgun's `token`), per gateway, so a
+ * captured request cannot be replayed while its timestamp is still fresh. Rows expire after that.
+ */
+export const providerWebhookTokens = sqliteTable(
+	"provider_webhook_tokens",
+	{
+		gatewayId: text("gateway_id").notNull(),
+		token: text("token").notNull(),
+		expiresAt: integer("expires_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.gatewayId, t.token] }), index("provider_webhook_tokens_expiry").on(t.expiresAt)],
 );
