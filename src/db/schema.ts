@@ -637,9 +637,14 @@ export const auditLogs = sqliteTable(
 export const providerWebhookTokens = sqliteTable(
 	"provider_webhook_tokens",
 	{
+		/** The gateway's workspace, so a workspace's purge finds its rows (src/db/repositories/purge.ts). */
+		workspaceId: text("workspace_id").notNull(),
 		gatewayId: text("gateway_id").notNull(),
 		token: text("token").notNull(),
 		expiresAt: integer("expires_at").notNull(),
 	},
-	(t) => [primaryKey({ columns: [t.gatewayId, t.token] }), index("provider_webhook_tokens_expiry").on(t.expiresAt)],
+	(t) => [
+		primaryKey({ columns: [t.gatewayId, t.token] }),
+		index("provider_webhook_tokens_workspace").on(t.workspaceId, t.expiresAt),
+	],
 );

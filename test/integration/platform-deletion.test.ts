@@ -115,6 +115,9 @@ async function populated(events = 0) {
 		env.DB.prepare(
 			"INSERT INTO webhook_deliveries (id, workspace_id, endpoint_id, event_type, payload) VALUES (?, ?, ?, 'sent', '{}')",
 		).bind(`whd_${id}`, id, endpoint),
+		env.DB.prepare(
+			"INSERT INTO provider_webhook_tokens (workspace_id, gateway_id, token, expires_at) VALUES (?, ?, 'tok', ?)",
+		).bind(id, `gw_${id}`, Date.now() + 600_000),
 		env.DB.prepare("INSERT INTO templates (id, workspace_id, name, subject) VALUES (?, ?, 't', 's')").bind(
 			`tpl_${id}`,
 			id,

@@ -20,6 +20,7 @@ export async function findGatewayById(db: Db, id: string): Promise<GatewayRecord
  */
 export async function claimWebhookToken(
 	db: Db,
+	workspaceId: string,
 	gatewayId: string,
 	token: string,
 	expiresAt: number,
@@ -31,7 +32,7 @@ export async function claimWebhookToken(
 			.where(and(eq(providerWebhookTokens.gatewayId, gatewayId), lt(providerWebhookTokens.expiresAt, now))),
 		db
 			.insert(providerWebhookTokens)
-			.values({ gatewayId, token, expiresAt })
+			.values({ workspaceId, gatewayId, token, expiresAt })
 			.onConflictDoNothing()
 			.returning({ token: providerWebhookTokens.token }),
 	]);

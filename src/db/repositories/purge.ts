@@ -21,6 +21,7 @@ export const PURGE_TABLES: Record<string, string> = {
 	recipients: "SELECT rowid FROM recipients WHERE workspace_id = ?1 LIMIT ?2",
 	templates: "SELECT rowid FROM templates WHERE workspace_id = ?1 LIMIT ?2",
 	webhook_endpoints: "SELECT rowid FROM webhook_endpoints WHERE workspace_id = ?1 LIMIT ?2",
+	provider_webhook_tokens: "SELECT rowid FROM provider_webhook_tokens WHERE workspace_id = ?1 LIMIT ?2",
 	gateways: "SELECT rowid FROM gateways WHERE workspace_id = ?1 LIMIT ?2",
 	domains: "SELECT rowid FROM domains WHERE workspace_id = ?1 LIMIT ?2",
 	api_keys: "SELECT rowid FROM api_keys WHERE workspace_id = ?1 LIMIT ?2",

@@ -140,7 +140,7 @@ export async function receiveProviderWebhook(deps: ReceiveDeps, input: WebhookIn
 	// A signature token is good once: the second request with it is a replay, refused before it is read.
 	if (
 		token !== undefined &&
-		!(await claimWebhookToken(deps.db, gateway.id, token, now + 2 * WEBHOOK_TOLERANCE_MS, now))
+		!(await claimWebhookToken(deps.db, gateway.workspaceId, gateway.id, token, now + 2 * WEBHOOK_TOLERANCE_MS, now))
 	) {
 		return err(unauthorized("This webhook signature token was already used."));
 	}
