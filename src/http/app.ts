@@ -11,6 +11,7 @@ import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
+import { registerProviderWebhookRoutes } from "./routes/provider-webhooks";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
 import { registerRoutingRoutes } from "./routes/routing";
@@ -37,6 +38,7 @@ export function createApp(): App {
 	registerSmtpRoutes(app);
 	registerSmtpCredentialRoutes(app);
 	registerRoutingRoutes(app);
+	registerProviderWebhookRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",
