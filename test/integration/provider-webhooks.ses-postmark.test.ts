@@ -109,6 +109,27 @@ describe("SES webhook (SNS)", () => {
 	});
 });
 
+describe("SES webhook without a pinned topic", () => {
+	it("takes only events about the workspace's own messages", async () => {
+		interceptSns();
+		const unpinned = await webhookSetup("ses", { access_key_id: "AKIAEXAMPLE", secret_access_key: "secret" });
+		const stranger = await snsBody({ Type: "Notification", Message: sesBounce("not-one-of-ours"), TopicArn: TOPIC });
+		expect((await post(unpinned.path, stranger)).body).toEqual({ received: 1, recorded: 0 });
+		expect((await stateOf(unpinned.ws.id, unpinned.messageId)).suppressions).toEqual([]);
+		// Its own message's bounce is taken.
+		const own = await snsBody({
+			Type: "Notification",
+			Message: sesBounce("x", { mq_message_id: [unpinned.messageId] }),
+		});
+		expect((await post(unpinned.path, own)).body).toEqual({ received: 1, recorded: 1 });
+		// With the topic pinned, the stranger's bounce suppresses the address (as a bounce by mail would).
+		const pinned = await webhookSetup("ses", SES_CREDENTIALS);
+		const again = await snsBody({ Type: "Notification", Message: sesBounce("not-one-of-ours"), TopicArn: TOPIC });
+		expect((await post(pinned.path, again)).body).toEqual({ received: 1, recorded: 1 });
+		expect((await stateOf(pinned.ws.id, pinned.messageId)).suppressions).toEqual([`${ANN}:hard_bounce`]);
+	});
+});
+
 describe("Postmark webhook", () => {
 	const credentials = {
 		server_token: "pm-token",

@@ -2,8 +2,10 @@
 // signature changes the recipient, an invalid one is a 401 envelope that changes nothing, a replay
 // is refused (Mailgun's token) or records nothing (SendGrid's and Resend's event ids).
 import { describe, expect, it } from "vitest";
+import { failingDb } from "../helpers/delivery";
 import { mailgunBody, nowSeconds, sendgridKeys, svixHeaders, svixSecret } from "../helpers/provider-signing";
 import { ANN, BEN, post, setProviderId, stateOf, webhookSetup } from "../helpers/provider-webhooks";
+import { request } from "../helpers/worker";
 
 const MAILGUN_KEY = "key-5b1d2c3e4f5061728394a5b6c7d8e9f0";
 
@@ -72,6 +74,20 @@ describe("Mailgun webhook", () => {
 		expect(await stateOf(ws.id, messageId)).toEqual(after);
 	});
 
+	it("answers 503 when the events cannot be written and forgets the token, so Mailgun's retry is recorded", async () => {
+		const { ws, messageId, path } = await webhookSetup("mailgun", {
+			api_key: "key-x",
+			webhook_signing_key: MAILGUN_KEY,
+		});
+		const body = await mailgunBody(MAILGUN_KEY, failed(messageId, "mg-evt-4"));
+		// D1 batches of this request: 1 claims the token, 2 is recordFeedback's write.
+		const down = await request(path, { method: "POST", rawBody: body, env: { DB: failingDb([2]) } });
+		expect(down.status).toBe(503);
+		expect((await stateOf(ws.id, messageId)).recipients).toEqual([`${ANN}:sent`, `${BEN}:sent`]);
+		expect(await post(path, body)).toEqual({ status: 200, body: { received: 1, recorded: 1 } });
+		expect((await stateOf(ws.id, messageId)).recipients).toEqual([`${ANN}:bounced`, `${BEN}:sent`]);
+	});
+
 	it("answers 401 when the gateway has no signing key, and 404 for another gateway or type", async () => {
 		const { messageId, path, gatewayId } = await webhookSetup("mailgun", { api_key: "key-x" });
 		const body = await mailgunBody(MAILGUN_KEY, failed(messageId, "mg-evt-3"));
@@ -117,6 +133,32 @@ describe("SendGrid webhook", () => {
 
 		expect(await post(path, body, headers)).toEqual({ status: 200, body: { received: 2, recorded: 0 } });
 		expect(await stateOf(ws.id, messageId)).toEqual(after);
+	});
+});
+
+describe("SendGrid batches", () => {
+	it("records a batch of 200 events in one request, finding message ids by sg_message_id in chunked lookups", async () => {
+		const keys = await sendgridKeys();
+		const { ws, messageId, path } = await webhookSetup("sendgrid", {
+			api_key: "SG.x",
+			webhook_public_key: keys.publicKey,
+		});
+		await setProviderId(messageId, "BatchMsgId");
+		// 199 opens of messages sent elsewhere (unknown ids) and one of ours, found among them.
+		const events = Array.from({ length: 200 }, (_, i) => ({
+			email: i === 137 ? ANN : `other${i}@example.org`,
+			event: "open",
+			sg_event_id: `sg-batch-${i}`,
+			timestamp: nowSeconds(),
+			sg_message_id: i === 137 ? "BatchMsgId.filter0001.1.2.0" : `Unknown${i}.filter0001.1.2.0`,
+		}));
+		const body = JSON.stringify(events);
+		const started = Date.now();
+		const answer = await post(path, body, await keys.headers(body));
+		const elapsed = Date.now() - started;
+		expect(answer).toEqual({ status: 200, body: { received: 200, recorded: 200 } });
+		expect((await stateOf(ws.id, messageId)).events).toContain(`opened:${ANN}`);
+		console.log(`sendgrid batch of 200 events: ${elapsed} ms for the request`);
 	});
 });
 

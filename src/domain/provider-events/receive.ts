@@ -103,7 +103,12 @@ async function verify(
 }
 
 /** Feedback for the gateway's workspace, our message id filled in from provider ids where missing. */
-async function feedbackOf(db: Db, gateway: GatewayRecord, events: ProviderEvent[]): Promise<Feedback[]> {
+async function feedbackOf(
+	db: Db,
+	gateway: GatewayRecord,
+	source: WebhookProvider,
+	events: ProviderEvent[],
+): Promise<Feedback[]> {
 	const lookup = events.filter((e) => e.messageId === null && e.providerMessageId !== null);
 	const found = await messageIdsByProviderIds(
 		db,
@@ -114,7 +119,7 @@ async function feedbackOf(db: Db, gateway: GatewayRecord, events: ProviderEvent[
 		...event,
 		workspaceId: gateway.workspaceId,
 		messageId: messageId ?? (providerMessageId ? (found.get(providerMessageId) ?? null) : null),
-		source: gateway.type as Feedback["source"],
+		source,
 	}));
 }
 
@@ -145,7 +150,11 @@ export async function receiveProviderWebhook(deps: ReceiveDeps, input: WebhookIn
 		return err(unauthorized("This webhook signature token was already used."));
 	}
 	try {
-		const items = await feedbackOf(deps.db, gateway, events);
+		const resolved = await feedbackOf(deps.db, gateway, type, events);
+		// Any AWS account's topic can sign for SNS: without a pinned topic, only events about this
+		// workspace's own messages are taken (never, say, a suppression of an arbitrary address).
+		const pinned = type !== "ses" || str(credentials.sns_topic_arn) !== undefined;
+		const items = pinned ? resolved : resolved.filter((item) => item.messageId !== null);
 		const outcomes = items.length > 0 ? await deps.record(items) : [];
 		return ok({
 			received: events.length,
