@@ -11,6 +11,7 @@ import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
+import { registerProviderWebhookRoutes } from "./routes/provider-webhooks";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
 import { registerReputationRoutes } from "./routes/reputation";
@@ -39,6 +40,7 @@ export function createApp(): App {
 	registerSmtpCredentialRoutes(app);
 	registerRoutingRoutes(app);
 	registerReputationRoutes(app);
+	registerProviderWebhookRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -33,7 +33,7 @@ export function ulidTime(id: string): number | null {
 	return t;
 }
 
-export type IdPrefix = "ws" | "key" | "dom" | "gw" | "usr" | "evt" | "sup" | "q" | "aud" | "rl" | "smtp" | "rr";
+export type IdPrefix = "ws" | "key" | "dom" | "gw" | "usr" | "evt" | "sup" | "q" | "aud" | "rl" | "smtp" | "rr" | "rcp";
 
 export function newId(prefix: IdPrefix): string {
 	return `${prefix}_${ulid().toLowerCase()}`;

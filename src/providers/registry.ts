@@ -2,6 +2,7 @@
 // decrypted credentials, its config and the driver context. A type without a factory in this build
 // answers a configuration error, which the consumer records as an `auth` (configuration) failure.
 import { DRIVERS } from "./drivers";
+import { WEBHOOK_CREDENTIAL_KEYS } from "./schemas";
 import type { DeliveryResult, DriverContext, Gateway, GatewaySpec } from "./types";
 
 /**
@@ -21,10 +22,18 @@ export function driverConfig(config: Record<string, unknown>): Record<string, un
 	return Object.fromEntries(Object.entries(config).filter(([key]) => !RELAY_CONFIG_KEYS.includes(key)));
 }
 
+/** A gateway's credentials without the webhook secrets (src/providers/schemas.ts WEBHOOK_CREDENTIALS). */
+export function driverCredentials(credentials: Record<string, unknown>): Record<string, unknown> {
+	return Object.fromEntries(Object.entries(credentials).filter(([key]) => !WEBHOOK_CREDENTIAL_KEYS.includes(key)));
+}
+
 export function buildGateway(spec: GatewaySpec, context: DriverContext): Gateway | { error: string } {
 	const factory = DRIVERS[spec.type];
 	if (!factory) return { error: `gateway type "${spec.type}" has no driver in this build` };
-	return factory({ ...spec, config: driverConfig(spec.config) }, context);
+	return factory(
+		{ ...spec, config: driverConfig(spec.config), credentials: driverCredentials(spec.credentials) },
+		context,
+	);
 }
 
 export type TimedOut = { timedOut: true; message: string };

@@ -27,7 +27,11 @@ const platformRoutes = routes.filter((r) => r.path.startsWith("/v1/platform/"));
 // The SMTP bridge's relay route is authorized by the bridge's own secret, not by a key.
 const workspaceRoutes = routes.filter(
 	(r) =>
-		(r.path.startsWith("/v1/") && !r.path.startsWith("/v1/platform/") && r.path !== "/v1/smtp/relay") ||
+		(r.path.startsWith("/v1/") &&
+			!r.path.startsWith("/v1/platform/") &&
+			r.path !== "/v1/smtp/relay" &&
+			// Authenticated by the provider's signature, not by any key (docs/provider-webhooks.md).
+			!r.path.startsWith("/v1/providers/")) ||
 		r.path === "/metrics",
 );
 

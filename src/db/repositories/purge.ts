@@ -21,6 +21,7 @@ export const PURGE_TABLES: Record<string, string> = {
 	recipients: "SELECT rowid FROM recipients WHERE workspace_id = ?1 LIMIT ?2",
 	templates: "SELECT rowid FROM templates WHERE workspace_id = ?1 LIMIT ?2",
 	webhook_endpoints: "SELECT rowid FROM webhook_endpoints WHERE workspace_id = ?1 LIMIT ?2",
+	provider_webhook_tokens: "SELECT rowid FROM provider_webhook_tokens WHERE workspace_id = ?1 LIMIT ?2",
 	gateways: "SELECT rowid FROM gateways WHERE workspace_id = ?1 LIMIT ?2",
 	domains: "SELECT rowid FROM domains WHERE workspace_id = ?1 LIMIT ?2",
 	api_keys: "SELECT rowid FROM api_keys WHERE workspace_id = ?1 LIMIT ?2",
@@ -29,6 +30,9 @@ export const PURGE_TABLES: Record<string, string> = {
 	reputation_counters: "SELECT rowid FROM reputation_counters WHERE workspace_id = ?1 LIMIT ?2",
 	reputation_states: "SELECT rowid FROM reputation_states WHERE workspace_id = ?1 LIMIT ?2",
 };
+
+/** Tables of the platform itself, holding no workspace's rows: a workspace's purge leaves them alone. */
+export const PLATFORM_TABLES: ReadonlySet<string> = new Set(["platform_suppressions"]);
 
 /** Workspaces whose deletion was requested before `cutoff`, oldest first. */
 export async function workspacesToPurge(d1: D1Database, cutoff: number, limit: number): Promise<string[]> {
