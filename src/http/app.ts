@@ -11,11 +11,13 @@ import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
+import { registerPlatformSuppressionRoutes } from "./routes/platform-suppressions";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
 import { registerRoutingRoutes } from "./routes/routing";
 import { registerSmtpRoutes } from "./routes/smtp";
 import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
+import { registerSuppressionRoutes } from "./routes/suppressions";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -37,6 +39,8 @@ export function createApp(): App {
 	registerSmtpRoutes(app);
 	registerSmtpCredentialRoutes(app);
 	registerRoutingRoutes(app);
+	registerSuppressionRoutes(app);
+	registerPlatformSuppressionRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",
