@@ -14,6 +14,7 @@ import { registerPlatformRoutes } from "./routes/platform";
 import { registerPlatformSuppressionRoutes } from "./routes/platform-suppressions";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
+import { registerRecipientRoutes } from "./routes/recipients";
 import { registerRoutingRoutes } from "./routes/routing";
 import { registerSmtpRoutes } from "./routes/smtp";
 import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
@@ -41,6 +42,7 @@ export function createApp(): App {
 	registerRoutingRoutes(app);
 	registerSuppressionRoutes(app);
 	registerPlatformSuppressionRoutes(app);
+	registerRecipientRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",
