@@ -1,8 +1,10 @@
 // /v1/suppressions and /v1/platform/suppressions: add one or many, list with filters and cursor,
 // read and remove one; the lists decide what the consumer skips (suppressions.delivery.test.ts).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { recordFeedback } from "../../src/domain/feedback/record";
 import { platform } from "../helpers/platform";
-import { json, request } from "../helpers/worker";
+import { json, RecordingQueue, request } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
 
 type Entry = { id: string; email: string; reason: string; expires_at: string | null; active: boolean };
@@ -79,5 +81,46 @@ describe("suppression list", () => {
 		expect((await request(`/v1/suppressions/${email}`, { key: ws.key })).status).toBe(404);
 		expect((await platform(`/v1/platform/suppressions/${email}`, { method: "DELETE" })).status).toBe(204);
 		expect((await platform(`/v1/platform/suppressions/${email}`)).status).toBe(404);
+	});
+
+	it("applies the workspace's soft-bounce rule: defaults 3 in 7 days, changed to 1 a single soft bounce suppresses", async () => {
+		const ws = await createWorkspace();
+		const settings = await request("/v1/suppression-settings", { key: ws.key });
+		expect(await json(settings)).toEqual({ soft_bounce_limit: 3, soft_bounce_window_days: 7 });
+		const soft = (n: number) => ({
+			workspaceId: ws.id,
+			messageId: null,
+			recipient: `full${n}@x.test`,
+			kind: "soft_bounce" as const,
+			reason: "mailbox_full" as const,
+			source: "mailgun" as const,
+			sourceEventId: `soft-${n}`,
+			at: Date.now(),
+		});
+		const deps = { db: env.DB, queues: { events: new RecordingQueue(), webhooks: new RecordingQueue() } };
+		expect(await recordFeedback(deps, [soft(1)])).toEqual([{ recorded: true, suppressed: false }]);
+
+		const put = await request("/v1/suppression-settings", {
+			key: ws.key,
+			method: "PUT",
+			body: { soft_bounce_limit: 1, soft_bounce_window_days: 7 },
+		});
+		expect(await json(put)).toEqual({ soft_bounce_limit: 1, soft_bounce_window_days: 7 });
+		expect(await json(await request("/v1/suppression-settings", { key: ws.key }))).toMatchObject({
+			soft_bounce_limit: 1,
+		});
+		expect(await recordFeedback(deps, [soft(2)])).toEqual([{ recorded: true, suppressed: true }]);
+		expect(await json(await request("/v1/suppressions/full2@x.test", { key: ws.key }))).toMatchObject({
+			reason: "soft_bounce",
+		});
+		expect(
+			(
+				await request("/v1/suppression-settings", {
+					key: ws.key,
+					method: "PUT",
+					body: { soft_bounce_limit: -1, soft_bounce_window_days: 7 },
+				})
+			).status,
+		).toBe(422);
 	});
 });

@@ -23,8 +23,15 @@ describe("suppression list security", () => {
 			["/v1/suppressions", "GET"],
 			["/v1/suppressions/a@x.test", "GET"],
 			["/v1/suppressions/a@x.test", "DELETE"],
+			["/v1/suppression-settings", "GET"],
+			["/v1/suppression-settings", "PUT"],
 		] as const) {
-			const body = method === "POST" ? { email: "a@x.test" } : undefined;
+			const body =
+				method === "POST"
+					? { email: "a@x.test" }
+					: method === "PUT"
+						? { soft_bounce_limit: 0, soft_bounce_window_days: 1 }
+						: undefined;
 			expect((await request(path, { method, body })).status, `${method} ${path}`).toBe(401);
 			expect((await request(path, { key: reader, method, body })).status, `${method} ${path}`).toBe(403);
 		}

@@ -144,3 +144,27 @@ export function suppressionStatement(
 		)
 		.bind(change.add.id, workspaceId, email, change.add.reason, now);
 }
+
+/** The workspace's `settings.suppression` object (soft-bounce rule), or null without a workspace. */
+export async function readSuppressionSettings(db: D1Database, workspaceId: string): Promise<string | null | undefined> {
+	const row = await db
+		.prepare("SELECT json_extract(settings, '$.suppression') AS s FROM workspaces WHERE id = ?1")
+		.bind(workspaceId)
+		.first<{ s: string | null }>();
+	return row === null ? undefined : row.s;
+}
+
+export async function writeSuppressionSettings(
+	db: D1Database,
+	workspaceId: string,
+	settings: Record<string, number>,
+	now: number,
+): Promise<boolean> {
+	const result = await db
+		.prepare(
+			"UPDATE workspaces SET settings = json_set(settings, '$.suppression', json(?2)), updated_at = ?3 WHERE id = ?1",
+		)
+		.bind(workspaceId, JSON.stringify(settings), now)
+		.run();
+	return result.meta.changes > 0;
+}

@@ -2,6 +2,7 @@
 // Registers the platform's list too (./platform-suppressions.ts), which shares the schemas.
 import { createRoute, z } from "@hono/zod-openapi";
 import { addSuppressions, removeSuppression, suppressionOf, suppressionsOf } from "../../domain/suppressions/list";
+import { putSuppressionSettings, suppressionSettingsOf } from "../../domain/suppressions/settings";
 import type { App } from "../context";
 import { authed } from "../middleware/auth";
 import { authErrors, bearerSecurity, bodyErrors, jsonContent, notFound } from "../schemas/common";
@@ -16,9 +17,56 @@ import {
 } from "../schemas/suppressions";
 
 const manage = authed("suppression:manage");
+
+const SettingsSchema = z
+	.strictObject({
+		soft_bounce_limit: z
+			.number()
+			.int()
+			.min(0)
+			.max(100)
+			.openapi({ description: "Soft bounces within the window that suppress an address; 0 never does." }),
+		soft_bounce_window_days: z.number().int().min(1).max(365),
+	})
+	.openapi("SuppressionSettings");
 const TAGS = ["Suppressions"];
 
 export function registerSuppressionRoutes(app: App): void {
+	app.openapi(
+		createRoute({
+			method: "get",
+			path: "/v1/suppression-settings",
+			tags: TAGS,
+			summary: "The soft-bounce rule of automatic suppression",
+			security: bearerSecurity,
+			middleware: manage,
+			responses: { 200: jsonContent(SettingsSchema, "The rule (defaults: 3 in 7 days)"), ...authErrors, ...notFound },
+		}),
+		async (c) => {
+			const found = await suppressionSettingsOf(c.env.DB, c.var.principal.workspaceId);
+			if (!found.ok) throw found.error;
+			return c.json(found.value, 200);
+		},
+	);
+
+	app.openapi(
+		createRoute({
+			method: "put",
+			path: "/v1/suppression-settings",
+			tags: TAGS,
+			summary: "Change the soft-bounce rule of automatic suppression",
+			security: bearerSecurity,
+			middleware: manage,
+			request: { body: { required: true, content: { "application/json": { schema: SettingsSchema } } } },
+			responses: { 200: jsonContent(SettingsSchema, "The rule"), ...authErrors, ...bodyErrors, ...notFound },
+		}),
+		async (c) => {
+			const put = await putSuppressionSettings(c.env.DB, c.var.principal.workspaceId, c.req.valid("json"));
+			if (!put.ok) throw put.error;
+			return c.json(put.value, 200);
+		},
+	);
+
 	app.openapi(
 		createRoute({
 			method: "post",
