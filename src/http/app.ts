@@ -11,13 +11,16 @@ import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
 import { registerPlatformRoutes } from "./routes/platform";
+import { registerPlatformSuppressionRoutes } from "./routes/platform-suppressions";
 import { registerProviderWebhookRoutes } from "./routes/provider-webhooks";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
+import { registerRecipientRoutes } from "./routes/recipients";
 import { registerReputationRoutes } from "./routes/reputation";
 import { registerRoutingRoutes } from "./routes/routing";
 import { registerSmtpRoutes } from "./routes/smtp";
 import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
+import { registerSuppressionRoutes } from "./routes/suppressions";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -41,6 +44,9 @@ export function createApp(): App {
 	registerRoutingRoutes(app);
 	registerReputationRoutes(app);
 	registerProviderWebhookRoutes(app);
+	registerSuppressionRoutes(app);
+	registerPlatformSuppressionRoutes(app);
+	registerRecipientRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -44,6 +44,15 @@ async function suppression(workspaceId: string, email: string) {
 		.first<{ reason: string; source_message_id: string | null; expires_at: number | null }>();
 }
 
+/** The workspace's reputation counters summed over all hours (docs/reputation.md). */
+async function reputationCounts(workspaceId: string) {
+	return env.DB.prepare(
+		"SELECT COALESCE(SUM(sent),0) AS sent, COALESCE(SUM(bounced),0) AS bounced, COALESCE(SUM(complained),0) AS complained FROM reputation_counters WHERE workspace_id = ?",
+	)
+		.bind(workspaceId)
+		.first<{ sent: number; bounced: number; complained: number }>();
+}
+
 async function recipientRow(workspaceId: string, email: string) {
 	return env.DB.prepare(
 		"SELECT status, bounce_count, soft_bounce_count FROM recipients WHERE workspace_id = ? AND email = ?",
@@ -57,6 +66,7 @@ describe("recordFeedback", () => {
 		const { ws, id } = await sentMessage(["a@x.test"]);
 		const q = queues();
 		const item = feedback(ws.id, id, { recipient: "A@x.test", sourceEventId: "dsn-1" });
+		expect(await reputationCounts(ws.id)).toEqual({ sent: 1, bounced: 0, complained: 0 });
 
 		expect(await recordFeedback(q.deps, [item])).toEqual([{ recorded: true, suppressed: true }]);
 		expect(await recipientStates(id)).toEqual([
@@ -96,6 +106,8 @@ describe("recordFeedback", () => {
 		expect((await eventTypes(id)).filter((t) => t.startsWith("bounced"))).toHaveLength(1);
 		expect(await recipientRow(ws.id, "a@x.test")).toMatchObject({ bounce_count: 1 });
 		expect(replay.events.sent).toEqual([]);
+		// The bounce counted once for the workspace's reputation, the replay not again.
+		expect(await reputationCounts(ws.id)).toEqual({ sent: 1, bounced: 1, complained: 0 });
 	});
 
 	it("records nothing for a message of another workspace", async () => {

@@ -105,7 +105,10 @@ async function populated(events = 0) {
 		env.DB.prepare(
 			"INSERT INTO routing_rules (id, workspace_id, queue_id, name, match) VALUES (?, ?, ?, 'r', '{}')",
 		).bind(`rr_${id}`, id, `q_${id}`),
-		env.DB.prepare("INSERT INTO recipients (id, workspace_id, email) VALUES (?, ?, 'a@x.test')").bind(`rcp_${id}`, id),
+		env.DB.prepare("INSERT OR IGNORE INTO recipients (id, workspace_id, email) VALUES (?, ?, 'a@x.test')").bind(
+			`rcp_${id}`,
+			id,
+		),
 		env.DB.prepare("INSERT INTO reputation_counters (workspace_id, hour, sent) VALUES (?, 1, 1)").bind(id),
 		env.DB.prepare(
 			"INSERT INTO reputation_states (workspace_id, state, since, updated_at) VALUES (?, 'ok', 1, 1)",

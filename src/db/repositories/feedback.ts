@@ -5,6 +5,7 @@
 import { count } from "../../lib/metrics";
 import type { RecipientStatus, SuppressionReason } from "../schema";
 import type { EventRow } from "./events";
+import { reputationIncrements } from "./reputation";
 
 /** One feedback item as the domain prepared it (JSON-bound; emails lower-case). */
 export type FeedbackRow = {
@@ -65,6 +66,18 @@ const UNRANK = (col: string) =>
 const TARGET_RANK = (col: string) => `CASE ${col} WHEN 'delivered' THEN 1 ELSE 2 END`;
 const setting = (name: string, fallback: number, workspace: string) =>
 	`(SELECT COALESCE(json_extract(w.settings,'$.suppression.${name}'), ${fallback}) FROM workspaces w WHERE w.id = ${workspace})`;
+
+function asEventRow(r: FeedbackRow): EventRow {
+	return {
+		id: r.event_id,
+		workspace_id: r.workspace_id,
+		message_id: r.message_id,
+		recipient: r.recipient,
+		type: r.event_type,
+		data: r.data,
+		created_at: r.at,
+	};
+}
 
 export async function writeFeedback(db: D1Database, rows: readonly FeedbackRow[], now: number): Promise<FeedbackWrite> {
 	if (rows.length === 0) return { events: [], suppressed: new Set() };
@@ -165,7 +178,9 @@ export async function writeFeedback(db: D1Database, rows: readonly FeedbackRow[]
 				 RETURNING workspace_id, email`,
 			)
 			.bind(json, now),
-		// 5. Last: the events, which make a replay of any of these items a no-op from now on.
+		// 5. Reputation counters (docs/reputation.md), only for events not written yet, so a replay counts nothing.
+		reputationIncrements(db, rows.map(asEventRow), "new"),
+		// 6. Last: the events, which make a replay of any of these items a no-op from now on.
 		db
 			.prepare(
 				`WITH ${FRESH}
@@ -183,5 +198,5 @@ export async function writeFeedback(db: D1Database, rows: readonly FeedbackRow[]
 			suppressed.add(`${s.workspace_id}\n${s.email}`);
 		}
 	}
-	return { events: (results[5]?.results ?? []) as EventRow[], suppressed };
+	return { events: (results[6]?.results ?? []) as EventRow[], suppressed };
 }
