@@ -26,10 +26,10 @@ export async function classify(raw: Uint8Array | ArrayBuffer | string): Promise<
 		return { kind: "complaint", recipients: parsed.recipients, feedbackType: parsed.feedbackType, ...ids };
 	}
 
-	const status = email.attachments.find((part) => DSN_TYPES.has(part.mimeType.toLowerCase()));
-	if (status) {
+	const status = deliveryStatusOf(email, text);
+	if (status !== null) {
 		const notice = noticeText(text);
-		const dsn = parseDeliveryStatus(contentOf(status), (recipient) => hintFor(notice, recipient));
+		const dsn = parseDeliveryStatus(status, (recipient) => hintFor(notice, recipient));
 		if (dsn.bounced.length > 0) return { kind: "bounce", recipients: dsn.bounced, ...ids };
 		if (dsn.others > 0) return { kind: "other", recipients: [], ...ids };
 	}
@@ -75,6 +75,14 @@ function bodyText(email: Email): string {
 		.replace(/&lt;/g, "<")
 		.replace(/&gt;/g, ">")
 		.replace(/&amp;/g, "&");
+}
+
+/** The message/delivery-status part, or delivery-status fields pasted into the text (broken MIME). */
+function deliveryStatusOf(email: Email, text: string): string | null {
+	const part = email.attachments.find((candidate) => DSN_TYPES.has(candidate.mimeType.toLowerCase()));
+	if (part) return contentOf(part);
+	const inline = /^(reporting-mta|final-recipient|original-recipient):/im.exec(text);
+	return inline ? text.slice(inline.index) : null;
 }
 
 function originalPart(email: Email): string | null {

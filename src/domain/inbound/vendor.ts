@@ -5,7 +5,7 @@ import type { Fields } from "./fields";
 import { field } from "./fields";
 import type { ClassifiedRecipient } from "./model";
 import { classifiedRecipient } from "./recipient";
-import { actionFor, statusIn } from "./status";
+import { statusIn } from "./status";
 
 const BOUNCE_FROM =
 	/^(mailer[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(subsystem|system)?|mdaemon|bounces?|nobody)@/i;
@@ -18,6 +18,11 @@ const DELAY_TEXT =
 /** Where the quoted original message starts: nothing after it is the MTA's own words. */
 const QUOTE_START =
 	/^(-+ ?(below this line is a copy|this is a copy of the message|original message|original message headers|message headers follow|the header of the original message|headers of the original)|original message headers:|------ This is a copy|--- Below this line|content-type: message\/rfc822)/im;
+const ADDRESS_LINE =
+	/^\s*(?:--\s*)?(?:(?:rcpt|recipient|to|address)\s*:\s*)?<?([^\s<>()",;:'[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)>?(?:<mailto:[^>]*>)?\s*(?::|\.\.\.|on\s.*|\(.*\))?\s*(.*)$/i;
+/** Sections in which a vendor puts the remote reply (Gmail, Mimecast, Exchange 2003). */
+const DETAILS =
+	/(technical details of (?:permanent|temporary) failure:|the error that the other server returned was:|additional information follows\s*:|remote server returned|diagnostic information for administrators:)([\s\S]*)/i;
 const ADDRESS = /<?([^\s<>()",;:'[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)>?/i;
 
 export function looksLikeBounce(headers: Fields, from: string | null, subject: string): boolean {
@@ -45,21 +50,19 @@ export function parseVendorBounce(
 	const blocks = addressBlocks(notice, ownAddresses);
 	const recipients = named.length > 0 ? named : [...new Set(blocks.map((block) => block.address))];
 	const whole = notice.replace(/\s+/g, " ").trim();
+	const details = recipients.length === 1 ? (DETAILS.exec(notice)?.[0] ?? null) : null;
 	return recipients.map((recipient) => {
 		const own = blocks.find((block) => block.address === recipient)?.text ?? "";
-		const diagnostic = own.length > 0 && statusOrWords(own) ? own : diagnosticOf(notice, recipient) || whole;
-		const status = statusIn(diagnostic) ?? statusIn(whole);
+		const words = own.trim().length >= 8 ? own : diagnosticOf(notice, recipient) || whole;
+		// A block without a status code defers to the vendor's details section when there is one.
+		const diagnostic = statusIn(words) === null && details ? `${words} ${details}` : words;
 		return classifiedRecipient({
 			recipient,
-			action: status ? actionFor(status, fallbackAction) : fallbackAction,
-			status: status ?? (delayed ? null : null),
+			action: fallbackAction,
+			status: statusIn(diagnostic),
 			diagnostic,
 		});
 	});
-}
-
-function statusOrWords(text: string): boolean {
-	return text.replace(/\s+/g, " ").trim().length >= 8;
 }
 
 type AddressBlock = { address: string; text: string };
@@ -71,16 +74,23 @@ type AddressBlock = { address: string; text: string };
 function addressBlocks(notice: string, own: ReadonlySet<string>): AddressBlock[] {
 	const lines = notice.replace(/\r\n?/g, "\n").split("\n");
 	const blocks: AddressBlock[] = [];
-	let current: AddressBlock | null = null;
+	let current = null as AddressBlock | null;
 	for (const line of lines) {
-		const match =
-			/^\s*(?:(?:rcpt|recipient|to|address)\s*:\s*)?<?([^\s<>()",;:'[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)>?\s*(?::|\.\.\.|\s+on\s.*|\s+\(.*\))?\s*(.*)$/i.exec(
-				line,
-			);
+		const match = ADDRESS_LINE.exec(line);
 		const address = match?.[1]?.toLowerCase();
-		if (match && address && !own.has(address) && (match[2] ?? "").length < 200 && isAddressLine(line)) {
-			current = { address, text: match[2] ?? "" };
-			blocks.push(current);
+		if (match && address && !own.has(address) && isAddressLine(line)) {
+			const rest = match[2] ?? "";
+			if (current?.address === address) {
+				// Exim and Sendmail repeat the address inside its own diagnostic.
+				current.text = `${current.text} ${line.trim()}`;
+				continue;
+			}
+			current = blocks.find((block) => block.address === address) ?? null;
+			if (current) current.text = `${current.text} ${rest}`;
+			else {
+				current = { address, text: rest };
+				blocks.push(current);
+			}
 			continue;
 		}
 		if (line.trim() === "") {
