@@ -10,6 +10,7 @@ import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerInboundClassifyRoutes } from "./routes/inbound-classify";
 import { registerPlatformRoutes } from "./routes/platform";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
@@ -37,6 +38,7 @@ export function createApp(): App {
 	registerSmtpRoutes(app);
 	registerSmtpCredentialRoutes(app);
 	registerRoutingRoutes(app);
+	registerInboundClassifyRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",
