@@ -1,11 +1,12 @@
 // The inbound classifier: what one raw message is (bounce, complaint, auto-reply, other) and, per
 // recipient, the status, reason and diagnostic. Pure: parses with postal-mime and reads nothing else.
 import PostalMime, { type Attachment, type Email } from "postal-mime";
-import { parseFeedbackReport } from "./arf";
+import { jmrpComplaint, parseFeedbackReport } from "./arf";
 import { isAutoReply } from "./auto-reply";
 import { parseDeliveryStatus } from "./dsn";
 import { type Fields, originalIds, parseHeaderBlock } from "./fields";
 import type { Classification } from "./model";
+import { parseSesNotification } from "./ses-notification";
 import { looksLikeBounce, noticeText, parseVendorBounce } from "./vendor";
 
 const DSN_TYPES = new Set(["message/delivery-status", "message/global-delivery-status"]);
@@ -16,15 +17,22 @@ export async function classify(raw: Uint8Array | ArrayBuffer | string): Promise<
 	const email = await PostalMime.parse(raw, { forceRfc822Attachments: true, attachmentEncoding: "utf8" });
 	const headers = headerFields(email);
 	const subject = email.subject ?? "";
-	const text = bodyText(email);
+	const text = bodyText(email) || rawBody(raw);
 	const ids = originals(email, text);
 
+	const original = originalPart(email);
+	const originalHeaders = original ? parseHeaderBlock(original) : null;
 	const report = email.attachments.find((part) => ARF_TYPES.has(part.mimeType.toLowerCase()));
 	if (report) {
-		const original = originalPart(email);
-		const parsed = parseFeedbackReport(contentOf(report), original ? parseHeaderBlock(original) : null);
+		const parsed = parseFeedbackReport(contentOf(report), originalHeaders);
 		return { kind: "complaint", recipients: parsed.recipients, feedbackType: parsed.feedbackType, ...ids };
 	}
+
+	const complaint = jmrpComplaint(headers, originalHeaders ? [originalHeaders] : []);
+	if (complaint) return { ...complaint, ...ids };
+
+	const ses = parseSesNotification(text);
+	if (ses) return ses;
 
 	const status = deliveryStatusOf(email, text);
 	if (status !== null) {
@@ -35,7 +43,7 @@ export async function classify(raw: Uint8Array | ArrayBuffer | string): Promise<
 	}
 
 	const from = email.from?.address?.toLowerCase() ?? null;
-	if (looksLikeBounce(headers, from, subject)) {
+	if (looksLikeBounce(headers, from, subject, text)) {
 		const own = new Set([from, ...(email.to ?? []).map((to) => to.address?.toLowerCase())].filter(isString));
 		const recipients = parseVendorBounce(headers, subject, text, own);
 		if (recipients.length > 0) return { kind: "bounce", recipients, ...ids };
@@ -83,6 +91,13 @@ function deliveryStatusOf(email: Email, text: string): string | null {
 	if (part) return contentOf(part);
 	const inline = /^(reporting-mta|final-recipient|original-recipient):/im.exec(text);
 	return inline ? text.slice(inline.index) : null;
+}
+
+/** The body as sent, for a multipart message whose boundaries were lost (postal-mime finds no part). */
+function rawBody(raw: Uint8Array | ArrayBuffer | string): string {
+	const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
+	const end = text.search(/\r?\n\r?\n/);
+	return end === -1 ? "" : text.slice(end).trim();
 }
 
 function originalPart(email: Email): string | null {

@@ -11,6 +11,9 @@ const BOUNCE_FROM =
 	/^(mailer[-_]?daemon|postmaster|mail[-_]?delivery[-_]?(subsystem|system)?|mdaemon|bounces?|nobody)@/i;
 const BOUNCE_SUBJECT =
 	/(undeliver(able|ed)|delivery (status notification|failure|failed|has failed|problem|report|notification)|(mail|message) (delivery )?(failed|failure|not delivered|returned|could not be delivered)|returned mail|failure notice|non[- ]?delivery|could not (be )?deliver|delivery (delayed|warning)|warning: (message|could not)|not (been )?delivered|nicht zustellbar|rejected|bounce)/i;
+/** What a bounce says whatever its subject (Exchange 2003 keeps the original's). */
+const BOUNCE_TEXT =
+	/(did not reach the following recipient|could not be delivered to|delivery (to the following recipients? )?(has )?failed|following address(es)? (had permanent fatal errors|failed)|wasn't able to deliver|unable to deliver|undeliverable)/i;
 const DELAY_SUBJECT =
 	/(delay|warning|still (being )?(retried|undelivered|trying)|will (retry|keep trying)|not yet been delivered)/i;
 const DELAY_TEXT =
@@ -19,15 +22,16 @@ const DELAY_TEXT =
 const QUOTE_START =
 	/^(-+ ?(below this line is a copy|this is a copy of the message|original message|original message headers|message headers follow|the header of the original message|headers of the original)|original message headers:|------ This is a copy|--- Below this line|content-type: message\/rfc822)/im;
 const ADDRESS_LINE =
-	/^\s*(?:--\s*)?(?:(?:rcpt|recipient|to|address)\s*:\s*)?<?([^\s<>()",;:'[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)>?(?:<mailto:[^>]*>)?\s*(?::|\.\.\.|on\s.*|\(.*\))?\s*(.*)$/i;
+	/^\s*(?:--\s*)?(?:(?:rcpt|recipient|address)\s*:\s*)?<?([^\s<>()",;:'[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)>?(?:<mailto:[^>]*>)?\s*(?::|\.\.\.|on\s.*|\(.*\))?\s*(.*)$/i;
 /** Sections in which a vendor puts the remote reply (Gmail, Mimecast, Exchange 2003). */
 const DETAILS =
 	/(technical details of (?:permanent|temporary) failure:|the error that the other server returned was:|additional information follows\s*:|remote server returned|diagnostic information for administrators:)([\s\S]*)/i;
 const ADDRESS = /<?([^\s<>()",;:'[\]]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+)>?/i;
 
-export function looksLikeBounce(headers: Fields, from: string | null, subject: string): boolean {
+export function looksLikeBounce(headers: Fields, from: string | null, subject: string, text: string): boolean {
 	if (headers.has("x-failed-recipients")) return true;
 	const fromIsDaemon = from !== null && BOUNCE_FROM.test(from);
+	if (fromIsDaemon && BOUNCE_TEXT.test(noticeText(text))) return true;
 	return BOUNCE_SUBJECT.test(subject) && (fromIsDaemon || !/^(re|fw|fwd|aw):/i.test(subject));
 }
 
@@ -47,7 +51,7 @@ export function parseVendorBounce(
 	const delayed = DELAY_SUBJECT.test(subject) || DELAY_TEXT.test(notice);
 	const fallbackAction = delayed ? "delayed" : "failed";
 	const named = addressesOf(field(headers, "x-failed-recipients"));
-	const blocks = addressBlocks(notice, ownAddresses);
+	const blocks = recipientBlocks(notice, ownAddresses);
 	const recipients = named.length > 0 ? named : [...new Set(blocks.map((block) => block.address))];
 	const whole = notice.replace(/\s+/g, " ").trim();
 	const details = recipients.length === 1 ? (DETAILS.exec(notice)?.[0] ?? null) : null;
@@ -68,17 +72,37 @@ export function parseVendorBounce(
 type AddressBlock = { address: string; text: string };
 
 /**
+ * The address blocks of the notice. The bounce's own From/To are skipped unless nothing else is
+ * named (someone who mailed themselves); with no block at all, the addresses the notice mentions in
+ * a sentence ("User's mailbox is full: <a@b>"), each with its line.
+ */
+function recipientBlocks(notice: string, own: ReadonlySet<string>): AddressBlock[] {
+	const blocks = addressBlocks(notice);
+	const others = blocks.filter((block) => !own.has(block.address));
+	if (others.length > 0) return others;
+	if (blocks.length > 0) return blocks;
+	const mentioned: AddressBlock[] = [];
+	for (const line of notice.split(/\r?\n/)) {
+		const address = ADDRESS.exec(line)?.[1]?.toLowerCase();
+		if (address && !own.has(address) && !mentioned.some((block) => block.address === address)) {
+			mentioned.push({ address, text: line.trim() });
+		}
+	}
+	return mentioned;
+}
+
+/**
  * Lines that are (nearly) only an address, each with the lines that follow it up to the next blank
  * line or address: qmail's `<a@b>:`, Exim's indented address, Gmail's, Sendmail's, Yahoo's.
  */
-function addressBlocks(notice: string, own: ReadonlySet<string>): AddressBlock[] {
+function addressBlocks(notice: string): AddressBlock[] {
 	const lines = notice.replace(/\r\n?/g, "\n").split("\n");
 	const blocks: AddressBlock[] = [];
 	let current = null as AddressBlock | null;
 	for (const line of lines) {
 		const match = ADDRESS_LINE.exec(line);
 		const address = match?.[1]?.toLowerCase();
-		if (match && address && !own.has(address) && isAddressLine(line)) {
+		if (match && address && isAddressLine(line)) {
 			const rest = match[2] ?? "";
 			if (current?.address === address) {
 				// Exim and Sendmail repeat the address inside its own diagnostic.
