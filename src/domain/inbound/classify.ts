@@ -13,7 +13,15 @@ const DSN_TYPES = new Set(["message/delivery-status", "message/global-delivery-s
 const ARF_TYPES = new Set(["message/feedback-report"]);
 const ORIGINAL_TYPES = new Set(["message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers"]);
 
-export async function classify(raw: Uint8Array | ArrayBuffer | string): Promise<Classification> {
+/**
+ * Only the head of a message is read: a report's own parts come first (RFC 3464/5965: the notice, the
+ * delivery-status or feedback report, then the returned original), and parsing time grows faster than
+ * size, so a huge returned original is cut rather than parsed.
+ */
+export const CLASSIFY_MAX_BYTES = 256 * 1024;
+
+export async function classify(input: Uint8Array | ArrayBuffer | string): Promise<Classification> {
+	const raw = head(input);
 	const email = await PostalMime.parse(raw, { forceRfc822Attachments: true, attachmentEncoding: "utf8" });
 	const headers = headerFields(email);
 	const subject = email.subject ?? "";
@@ -36,8 +44,9 @@ export async function classify(raw: Uint8Array | ArrayBuffer | string): Promise<
 
 	const status = deliveryStatusOf(email, text);
 	if (status !== null) {
-		const notice = noticeText(text);
-		const dsn = parseDeliveryStatus(status, (recipient) => hintFor(notice, recipient));
+		const notice = noticeText(text).replace(/\s+/g, " ");
+		const lower = notice.toLowerCase();
+		const dsn = parseDeliveryStatus(status, (recipient) => hintFor(notice, lower, recipient));
 		if (dsn.bounced.length > 0) return { kind: "bounce", recipients: dsn.bounced, ...ids };
 		if (dsn.others > 0) return { kind: "other", recipients: [], ...ids };
 	}
@@ -51,6 +60,12 @@ export async function classify(raw: Uint8Array | ArrayBuffer | string): Promise<
 
 	if (isAutoReply(headers, subject)) return { kind: "auto_reply", recipients: [], ...ids };
 	return { kind: "other", recipients: [], ...ids };
+}
+
+function head(input: Uint8Array | ArrayBuffer | string): Uint8Array | string {
+	if (typeof input === "string") return input.length > CLASSIFY_MAX_BYTES ? input.slice(0, CLASSIFY_MAX_BYTES) : input;
+	const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+	return bytes.byteLength > CLASSIFY_MAX_BYTES ? bytes.subarray(0, CLASSIFY_MAX_BYTES) : bytes;
 }
 
 function isString(value: string | null | undefined): value is string {
@@ -94,7 +109,7 @@ function deliveryStatusOf(email: Email, text: string): string | null {
 }
 
 /** The body as sent, for a multipart message whose boundaries were lost (postal-mime finds no part). */
-function rawBody(raw: Uint8Array | ArrayBuffer | string): string {
+function rawBody(raw: Uint8Array | string): string {
 	const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
 	const end = text.search(/\r?\n\r?\n/);
 	return end === -1 ? "" : text.slice(end).trim();
@@ -119,9 +134,8 @@ function originals(email: Email, text: string): Pick<Classification, "originalMe
 }
 
 /** The notice's words about one recipient, for a DSN block without Diagnostic-Code. */
-function hintFor(notice: string, recipient: string): string | null {
-	const flat = notice.replace(/\s+/g, " ");
-	const at = flat.toLowerCase().indexOf(recipient);
+function hintFor(flat: string, lower: string, recipient: string): string | null {
+	const at = lower.indexOf(recipient);
 	if (at === -1) return null;
 	const around = flat.slice(at + recipient.length, at + recipient.length + 400).trim();
 	return around.length > 0 ? around : null;

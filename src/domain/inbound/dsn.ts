@@ -6,6 +6,7 @@ import type { ClassifiedRecipient } from "./model";
 import { normalizeStatus } from "./reason";
 import { classifiedRecipient } from "./recipient";
 import { statusIn } from "./status";
+import { MAX_RECIPIENTS } from "./vendor";
 
 const BOUNCING_ACTIONS = new Set(["failed", "delayed"]);
 
@@ -35,7 +36,7 @@ export function parseDeliveryStatus(text: string, hint: (recipient: string) => s
 			others++;
 			continue;
 		}
-		if (seen.has(recipient)) continue;
+		if (seen.has(recipient) || bounced.length >= MAX_RECIPIENTS) continue;
 		seen.add(recipient);
 		bounced.push(classifiedRecipient({ recipient, action: resolved, status, diagnostic }));
 	}

@@ -35,10 +35,18 @@ export function looksLikeBounce(headers: Fields, from: string | null, subject: s
 	return BOUNCE_SUBJECT.test(subject) && (fromIsDaemon || !/^(re|fw|fwd|aw):/i.test(subject));
 }
 
+/** A bounce notice is a few kilobytes; the rest of a huge body is not read (bounded work per message). */
+const NOTICE_MAX_CHARS = 256 * 1024;
+/** At most this many recipients are reported per message (a send has at most 1,000). */
+export const MAX_RECIPIENTS = 1000;
+/** Words kept per address block: more than a diagnostic keeps. */
+const BLOCK_MAX_CHARS = 2000;
+
 /** The notice's own text: the body up to where the quoted original begins. */
 export function noticeText(text: string): string {
-	const start = text.search(QUOTE_START);
-	return start === -1 ? text : text.slice(0, start);
+	const head = text.slice(0, NOTICE_MAX_CHARS);
+	const start = head.search(QUOTE_START);
+	return start === -1 ? head : head.slice(0, start);
 }
 
 export function parseVendorBounce(
@@ -52,12 +60,18 @@ export function parseVendorBounce(
 	const fallbackAction = delayed ? "delayed" : "failed";
 	const named = addressesOf(field(headers, "x-failed-recipients"));
 	const blocks = recipientBlocks(notice, ownAddresses);
-	const recipients = named.length > 0 ? named : [...new Set(blocks.map((block) => block.address))];
+	const recipients = (named.length > 0 ? [...new Set(named)] : blocks.map((block) => block.address)).slice(
+		0,
+		MAX_RECIPIENTS,
+	);
+	const byAddress = new Map(blocks.map((block) => [block.address, block.text]));
+	const flat = notice.replace(/\s+/g, " ");
+	const flatLower = flat.toLowerCase();
 	const whole = notice.replace(/\s+/g, " ").trim();
 	const details = recipients.length === 1 ? (DETAILS.exec(notice)?.[0] ?? null) : null;
 	return recipients.map((recipient) => {
-		const own = blocks.find((block) => block.address === recipient)?.text ?? "";
-		const words = own.trim().length >= 8 ? own : diagnosticOf(notice, recipient) || whole;
+		const own = byAddress.get(recipient) ?? "";
+		const words = own.trim().length >= 8 ? own : diagnosticOf(flat, flatLower, recipient) || whole;
 		// A block without a status code defers to the vendor's details section when there is one.
 		const diagnostic = statusIn(words) === null && details ? `${words} ${details}` : words;
 		return classifiedRecipient({
@@ -81,14 +95,12 @@ function recipientBlocks(notice: string, own: ReadonlySet<string>): AddressBlock
 	const others = blocks.filter((block) => !own.has(block.address));
 	if (others.length > 0) return others;
 	if (blocks.length > 0) return blocks;
-	const mentioned: AddressBlock[] = [];
+	const mentioned = new Map<string, AddressBlock>();
 	for (const line of notice.split(/\r?\n/)) {
 		const address = ADDRESS.exec(line)?.[1]?.toLowerCase();
-		if (address && !own.has(address) && !mentioned.some((block) => block.address === address)) {
-			mentioned.push({ address, text: line.trim() });
-		}
+		if (address && !own.has(address) && !mentioned.has(address)) mentioned.set(address, { address, text: line.trim() });
 	}
-	return mentioned;
+	return [...mentioned.values()];
 }
 
 /**
@@ -97,8 +109,11 @@ function recipientBlocks(notice: string, own: ReadonlySet<string>): AddressBlock
  */
 function addressBlocks(notice: string): AddressBlock[] {
 	const lines = notice.replace(/\r\n?/g, "\n").split("\n");
-	const blocks: AddressBlock[] = [];
+	const blocks = new Map<string, AddressBlock>();
 	let current = null as AddressBlock | null;
+	const append = (block: AddressBlock, words: string) => {
+		if (block.text.length < BLOCK_MAX_CHARS) block.text = `${block.text} ${words}`;
+	};
 	for (const line of lines) {
 		const match = ADDRESS_LINE.exec(line);
 		const address = match?.[1]?.toLowerCase();
@@ -106,14 +121,14 @@ function addressBlocks(notice: string): AddressBlock[] {
 			const rest = match[2] ?? "";
 			if (current?.address === address) {
 				// Exim and Sendmail repeat the address inside its own diagnostic.
-				current.text = `${current.text} ${line.trim()}`;
+				append(current, line.trim());
 				continue;
 			}
-			current = blocks.find((block) => block.address === address) ?? null;
-			if (current) current.text = `${current.text} ${rest}`;
+			current = blocks.get(address) ?? null;
+			if (current) append(current, rest);
 			else {
 				current = { address, text: rest };
-				blocks.push(current);
+				blocks.set(address, current);
 			}
 			continue;
 		}
@@ -121,9 +136,9 @@ function addressBlocks(notice: string): AddressBlock[] {
 			if (current && current.text.trim() !== "") current = null;
 			continue;
 		}
-		if (current) current.text = `${current.text} ${line.trim()}`;
+		if (current) append(current, line.trim());
 	}
-	return blocks;
+	return [...blocks.values()];
 }
 
 /** An address at the start of the line, not a sentence that mentions one. */
@@ -134,9 +149,8 @@ function isAddressLine(line: string): boolean {
 }
 
 /** The sentence(s) around the recipient's address, when it has no block of its own (Gmail, Exchange). */
-function diagnosticOf(notice: string, recipient: string): string {
-	const flat = notice.replace(/\s+/g, " ");
-	const at = flat.toLowerCase().indexOf(recipient);
+function diagnosticOf(flat: string, flatLower: string, recipient: string): string {
+	const at = flatLower.indexOf(recipient);
 	if (at === -1) return "";
 	const after = flat.slice(at + recipient.length, at + recipient.length + 600).trim();
 	return statusIn(after) || after.length > 0 ? after : "";
