@@ -10,6 +10,7 @@ import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerInboundClassifyRoutes } from "./routes/inbound-classify";
 import { registerPlatformRoutes } from "./routes/platform";
 import { registerPlatformSuppressionRoutes } from "./routes/platform-suppressions";
 import { registerProviderWebhookRoutes } from "./routes/provider-webhooks";
@@ -47,6 +48,7 @@ export function createApp(): App {
 	registerSuppressionRoutes(app);
 	registerPlatformSuppressionRoutes(app);
 	registerRecipientRoutes(app);
+	registerInboundClassifyRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

@@ -27,6 +27,34 @@ export function parseFeedbackReport(report: string, original: Fields | null): Fe
 	};
 }
 
+/**
+ * Microsoft's JMRP (Outlook.com/Hotmail feedback loop) is not ARF: the complained-about message is
+ * attached with an `X-HmXmrOriginalRecipient` header naming the recipient.
+ */
+export function jmrpComplaint(
+	headers: Fields,
+	originals: readonly Fields[],
+): { kind: "complaint"; recipients: ClassifiedRecipient[]; feedbackType: string } | null {
+	const named = [headers, ...originals]
+		.map((fields) => typedAddress(field(fields, "x-hmxmroriginalrecipient")))
+		.find((address): address is string => address !== null);
+	if (named === undefined) return null;
+	return {
+		kind: "complaint",
+		feedbackType: "abuse",
+		recipients: [
+			{
+				recipient: named,
+				action: "complained",
+				status: null,
+				reason: "spam",
+				hard: false,
+				diagnostic: "feedback-type: abuse",
+			},
+		],
+	};
+}
+
 /** Addresses of an address-list header value (display names and groups dropped). */
 export function addressesOf(value: string | null): string[] {
 	if (value === null) return [];

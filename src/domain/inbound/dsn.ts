@@ -1,11 +1,12 @@
 // RFC 3464 delivery status notifications: the per-recipient blocks of a message/delivery-status part
 // (Final-Recipient, Action, Status, Diagnostic-Code), failed and delayed recipients only.
 
-import { field, parseFieldBlocks, typedAddress, typedText } from "./fields";
+import { type Fields, field, parseFieldBlocks, typedAddress, typedText } from "./fields";
 import type { ClassifiedRecipient } from "./model";
 import { normalizeStatus } from "./reason";
 import { classifiedRecipient } from "./recipient";
 import { statusIn } from "./status";
+import { MAX_RECIPIENTS } from "./vendor";
 
 const BOUNCING_ACTIONS = new Set(["failed", "delayed"]);
 
@@ -27,19 +28,33 @@ export function parseDeliveryStatus(text: string, hint: (recipient: string) => s
 		const recipient = typedAddress(field(block, "final-recipient")) ?? typedAddress(field(block, "original-recipient"));
 		if (recipient === null) continue;
 		const action = (field(block, "action") ?? "").toLowerCase().split(/[\s(]/)[0] ?? "";
-		const diagnostic = typedText(field(block, "diagnostic-code")) ?? hint(recipient);
+		const diagnostic = typedText(field(block, "diagnostic-code")) ?? statusComment(block) ?? hint(recipient);
 		const given = normalizeStatus(field(block, "status"));
-		const status = betterStatus(given, statusIn(diagnostic));
+		const status = betterStatus(given, statusIn(remoteReply(diagnostic)));
 		const resolved = action !== "" ? action : status?.startsWith("4") ? "delayed" : "failed";
 		if (!BOUNCING_ACTIONS.has(resolved)) {
 			others++;
 			continue;
 		}
-		if (seen.has(recipient)) continue;
+		if (seen.has(recipient) || bounced.length >= MAX_RECIPIENTS) continue;
 		seen.add(recipient);
 		bounced.push(classifiedRecipient({ recipient, action: resolved, status, diagnostic }));
 	}
 	return { bounced, others };
+}
+
+/** `Status: 4.0.0 (cat.example.net: host name lookup failure)`: the words in the comment. */
+function statusComment(block: Fields): string | null {
+	const comment = /\(([^)]+)\)/.exec(field(block, "status") ?? "")?.[1]?.trim() ?? null;
+	return comment && !GENERIC_COMMENT.test(comment) ? comment : null;
+}
+
+const GENERIC_COMMENT = /^(permanent|temporary|persistent transient|transient) (failure|error)$/i;
+
+/** Amazon SES prefixes the remote reply with its own code (`5.1.0 - Unknown address error 550-'…'`). */
+function remoteReply(diagnostic: string | null): string | null {
+	const ses = diagnostic ? /^[245]\.\d{1,3}\.\d{1,3} - [^']*'([\s\S]*)$/.exec(diagnostic) : null;
+	return ses ? (ses[1] ?? null) : diagnostic;
 }
 
 /**

@@ -12,7 +12,7 @@ export type ClassifiedRecipient = {
 	/** Enhanced status code, e.g. `5.1.1`; null when the message gives none and none can be inferred. */
 	status: string | null;
 	reason: BounceReason;
-	/** True only for reasons that say the address is dead (HARD_REASONS). */
+	/** True only for a failed recipient whose reason says the address is dead (HARD_REASONS); never for a delay. */
 	hard: boolean;
 	diagnostic: string | null;
 };

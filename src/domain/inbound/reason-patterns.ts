@@ -9,31 +9,37 @@ export const REASON_PATTERNS: readonly (readonly [BounceReason, RegExp])[] = [
 	],
 	[
 		"mailbox_full",
-		/(mailbox (is )?full|mailbox size limit|over (the )?quota|quota (exceeded|exceed|full)|exceeded (the )?(storage|quota)|exceeds? (his|her|their|the) (storage|quota)|insufficient (system )?storage|out of storage|disk quota|mailfolder is full|full mailbox|storage (space )?(is )?full|too much mail|user is over|mail ?box (is )?over)/i,
+		/(mailbox ?(is )?full|mailbox size limit|over (the )?quota|quota (exceeded|exceed|full)|exceeded (the )?(storage|quota)|exceeds? (his|her|their|the) (storage|quota)|insufficient (system )?storage|out of storage|disk quota|mailfolder is full|full mailbox|storage (space )?(is )?full|too much mail|user is over|mail ?box (is )?over)/i,
 	],
 	[
 		"expired",
-		/(delivery time expired|retry time(out)? (not reached|exceeded)|(queue|queued) (for )?too long|too long in (the )?queue|message (has )?expired|expired after|message timeout|giving up on|could not be delivered (within|for) \d+|has not been delivered for \d+|maximum time in queue|deadline|exceeded the maximum time|lifetime exceeded)/i,
+		/(delivery time expired|retry time(out)? (not reached|exceeded)|(queue|queued) (for )?too long|too long in (the )?queue|message (has )?expired|expired after|message timeout|could not be delivered (within|for) \d+|has not been delivered for \d+|maximum time in queue|deadline|exceeded the maximum time|lifetime exceeded|(have been|has been) failing for a long time)/i,
 	],
 	[
 		"host_unknown",
-		/(host (or domain name )?(not found|unknown)|unknown host|domain (name )?(not found|does not exist|doesn't exist)|unknown domain|no such domain|unrouteable (address|domain|mail domain)|no mx (record|host)|mx (record )?(lookup|not found)|name service error|couldn'?t find any host|all relevant mx records point to non-existent hosts|nxdomain|domain (is )?not (valid|registered)|dns (lookup )?(error|failure)|non-existent (domain|host)|no valid (mx|host)|unable to resolve)/i,
+		/(host (or domain name )?(not found|unknown)|unknown host|domain (name )?(not found|does not exist|doesn't exist)|unknown domain|no such domain|unrouteable (address|domain|mail domain)|no mx (record|host)|mx (record )?(lookup|not found)|name service error|couldn'?t find any host|all relevant mx records point to non-existent hosts|nxdomain|domain (is )?not (valid|registered)|dns (lookup )?(error|failure)|non-existent (domain|host)|no valid (mx|host)|unable to resolve|(host ?name|dns) lookup fail(ure|ed))/i,
 	],
 	[
 		"user_unknown",
-		/(user ?unknown|unknown (user|recipient|local[- ]part|address)|no such (user|mailbox|recipient|address|account)|(user|mailbox|recipient|address|account|addressee)( name)? (does not exist|doesn'?t exist|not found|not exist|unknown|is unknown|not (a )?valid|invalid|is invalid)|recipnotfound|not our customer|invalid (recipient|mailbox|address|user)|no mailbox here|mailbox unavailable|mailbox (is )?(disabled|inactive|not available|unavailable)|account (is |has been )?(disabled|inactive|deactivated|closed|terminated|removed|deleted)|address (is )?(no longer|not) (valid|in use|available)|doesn'?t have an? .{1,40} account|is not a valid (mailbox|recipient|address)|no longer (exists|valid|active|in use)|undeliverable address|bad (destination mailbox )?address|not listed in (the )?(address book|domino directory)|addressee unknown|unknown or illegal alias|recipient rejected|no user (by that name|with that|here)|nosuchuser|not a known user|invalid address|user not listed)/i,
+		/(user ?unknown|unknown (user|recipient|local[- ]part|address)|no such (user|mailbox|recipient|address|account)|(user|mailbox|recipient|address|account|addressee)( name)? (does not exist|doesn'?t exist|not found|not exist|unknown|is unknown|not (a )?valid|invalid|is invalid)|recip(ient)?notfound|bounce: noemail|(address|recipient) (was ?n.?t|couldn.?t be|could not be) found|email address (was ?n.?t|couldn.?t be) found|recipient address rejected: access denied|possibly incorrect|not a registered .{0,20}user|not our customer|invalid (recipient|mailbox|address|user)|no mailbox here|mailbox unavailable|mailbox (is )?(disabled|inactive|not available|unavailable)|account (is |has been )?(disabled|inactive|deactivated|closed|terminated|removed|deleted)|address (is )?(no longer|not) (valid|in use|available)|doesn'?t have an? .{1,40} account|is not a valid (mailbox|recipient|address)|no longer (exists|valid|active|in use)|undeliverable address|bad (destination mailbox )?address|not listed in (the )?(address book|domino directory)|addressee unknown|unknown or illegal alias|recipient rejected|no user (by that name|with that|here)|nosuchuser|not a known user|invalid address|user not listed)/i,
 	],
+	["policy", /(not rfc ?5322 compliant|rfc ?5322|non-?compliant)/i],
 	[
 		"auth_failure",
 		/(\bspf\b|\bdkim\b|\bdmarc\b|sender policy framework|unauthenticated|not authenticated|authentication (failed|failure|required|results)|failed (the )?authentication|ptr record|reverse dns|reverse (lookup|hostname)|rdns|sender (address )?verif)/i,
 	],
+	// The sender itself refused, before "access denied" reads as a block list.
+	[
+		"rejected",
+		/(sender (was |address )?rejected|rejected sender|sender denied|sender address refused|unroute?able sender|relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|unable to relay|we do not relay)/i,
+	],
 	[
 		"blocked",
-		/(blocked|block ?list(ed)?|black ?list(ed)?|spamhaus|spamcop|barracuda|\brbl\b|dnsbl|\bsorbs\b|listed (at|on|in|by)|banned|bad reputation|poor reputation|low reputation|ip reputation|reputation of|client host rejected|access denied|\brtr:|\bbl:|refused to talk to me|not allowed to send|denied by policy|sending ip)/i,
+		/(blocked|block ?list(ed)?|black ?list(ed)?|spamhaus|spamcop|barracuda|\brbl\b|dnsbl|\bsorbs\b|listed (at|on|in|by)|banned|bad reputation|poor reputation|low reputation|ip reputation|reputation of|client host rejected|access denied|\brtr:|\bbl:|refused to talk to me|(host|network|ip|client) (network )?not allowed|not allowed to send|denied by policy|sending ip)/i,
 	],
 	[
 		"spam",
-		/(\bspam\b|\bjunk\b|unsolicited|bulk mail|content (was )?rejected|message (content )?(looks|appears) (to be )?(suspicious|like)|suspicious|spam ?score|spamassassin|\bphish)/i,
+		/(\bspam\b|spam ?signature|\bjunk\b|unsolicited|bulk mail|content (was )?rejected|message (content )?(looks|appears) (to be )?(suspicious|like)|suspicious|spam ?score|spamassassin|\bphish)/i,
 	],
 	[
 		"too_many_connections",
@@ -41,7 +47,7 @@ export const REASON_PATTERNS: readonly (readonly [BounceReason, RegExp])[] = [
 	],
 	[
 		"network",
-		/(connection (timed out|refused|reset|dropped|lost)|timed out|timeout|network (is )?unreachable|no route to host|lost connection|could not connect|couldn'?t connect|unable to connect|connect to .{1,80} failed|tls (handshake|negotiation)|starttls)/i,
+		/(connection (timed out|refused|reset|dropped|lost)|timed out|timeout|network (is )?unreachable|no route to host|lost connection|could not connect|did not accept our requests to connect|socket error|couldn'?t connect|unable to connect|connect to .{1,80} failed|tls (handshake|negotiation)|starttls)/i,
 	],
 	["filtered", /(\bfilter(ed)?\b|\bvirus\b|malware|attachment|prohibited (content|file)|content policy)/i],
 	[

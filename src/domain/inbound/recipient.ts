@@ -16,7 +16,8 @@ export function classifiedRecipient(input: {
 		action: input.action,
 		status: input.status,
 		reason,
-		hard: bounceKind(reason, input.status) === "hard_bounce",
+		// A delay says nothing final about the address, whatever its reason.
+		hard: input.action === "failed" && bounceKind(reason, input.status) === "hard_bounce",
 		diagnostic,
 	};
 }

@@ -21,10 +21,3 @@ export function statusIn(text: string | null): string | null {
 	const reply = replyCodeIn(text);
 	return reply ? `${reply[0]}.0.0` : null;
 }
-
-/** RFC 3464 Action for a status class. */
-export function actionFor(status: string | null, fallback: "failed" | "delayed"): "failed" | "delayed" {
-	if (status?.startsWith("4")) return "delayed";
-	if (status?.startsWith("5")) return "failed";
-	return fallback;
-}
