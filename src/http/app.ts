@@ -10,12 +10,15 @@ import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerInboundAttachmentRoutes } from "./routes/inbound-attachments";
+import { registerInboundRouteRoutes } from "./routes/inbound-routes";
 import { registerPlatformRoutes } from "./routes/platform";
 import { registerQueueRoutes } from "./routes/queues";
 import { registerRateLimitRoutes } from "./routes/rate-limits";
 import { registerRoutingRoutes } from "./routes/routing";
 import { registerSmtpRoutes } from "./routes/smtp";
 import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
+import { registerSmtpInboundRoutes } from "./routes/smtp-inbound";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
 export function createApp(): App {
@@ -37,6 +40,9 @@ export function createApp(): App {
 	registerSmtpRoutes(app);
 	registerSmtpCredentialRoutes(app);
 	registerRoutingRoutes(app);
+	registerInboundRouteRoutes(app);
+	registerInboundAttachmentRoutes(app);
+	registerSmtpInboundRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

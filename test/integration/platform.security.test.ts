@@ -27,7 +27,12 @@ const platformRoutes = routes.filter((r) => r.path.startsWith("/v1/platform/"));
 // The SMTP bridge's relay route is authorized by the bridge's own secret, not by a key.
 const workspaceRoutes = routes.filter(
 	(r) =>
-		(r.path.startsWith("/v1/") && !r.path.startsWith("/v1/platform/") && r.path !== "/v1/smtp/relay") ||
+		(r.path.startsWith("/v1/") &&
+			!r.path.startsWith("/v1/platform/") &&
+			// The bridge's own routes (bridge secret) and signed download links take no workspace key.
+			r.path !== "/v1/smtp/relay" &&
+			!r.path.startsWith("/v1/smtp/inbound") &&
+			!r.path.startsWith("/v1/inbound/attachments/")) ||
 		r.path === "/metrics",
 );
 
