@@ -305,6 +305,10 @@ export const MESSAGE_STATUSES = [
 	"rejected",
 	"failed",
 	"cancelled",
+	/** A recipient (or a message, when every recipient was) skipped: the address is on a suppression list. */
+	"suppressed",
+	/** A recipient that reported the message as spam (feedback loop, provider event). */
+	"complained",
 ] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
@@ -316,6 +320,8 @@ export const FINAL_MESSAGE_STATUSES: ReadonlySet<MessageStatus> = new Set([
 	"rejected",
 	"failed",
 	"cancelled",
+	"suppressed",
+	"complained",
 ]);
 
 export type Address = { email: string; name?: string | undefined };
@@ -397,23 +403,37 @@ export const messageRecipients = sqliteTable(
 	(t) => [primaryKey({ columns: [t.messageId, t.kind, t.email] }), index("message_recipients_email").on(t.email)],
 );
 
+/** Seed 000's recipient statuses (the API shows them upper-case); feedback moves them, PUT sets them. */
+export const RECIPIENT_STATUSES = ["active", "inactive", "bounced", "complained", "unsubscribed"] as const;
+export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
+
 /** Every address a workspace has sent to, with its engagement state. */
 export const recipients = sqliteTable(
 	"recipients",
 	{
 		id: text("id").primaryKey(),
 		workspaceId: workspaceRef(),
+		/** Lower-case. */
 		email: text("email").notNull(),
 		name: text("name"),
-		status: text("status", { enum: ["active", "bounced", "complained", "unsubscribed"] })
-			.notNull()
-			.default("active"),
+		status: text("status", { enum: RECIPIENT_STATUSES }).notNull().default("active"),
+		/** Custom fields (PUT /v1/recipients/{email} `fields`), for personalization. */
 		metadata: text("metadata", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
 		sentCount: integer("sent_count").notNull().default(0),
 		lastSentAt: integer("last_sent_at"),
+		bounceCount: integer("bounce_count").notNull().default(0),
+		lastBounceAt: integer("last_bounce_at"),
+		/** Soft bounces since `soft_bounce_since`; enough of them within the window suppress (docs/suppressions.md). */
+		softBounceCount: integer("soft_bounce_count").notNull().default(0),
+		softBounceSince: integer("soft_bounce_since"),
+		lastEventAt: integer("last_event_at"),
 		createdAt: createdAt(),
+		updatedAt: integer("updated_at"),
 	},
-	(t) => [uniqueIndex("recipients_workspace_email").on(t.workspaceId, t.email)],
+	(t) => [
+		uniqueIndex("recipients_workspace_email").on(t.workspaceId, t.email),
+		index("recipients_workspace_status").on(t.workspaceId, t.status, t.email),
+	],
 );
 
 export const EVENT_TYPES = [
@@ -464,19 +484,45 @@ export const events = sqliteTable(
 	],
 );
 
+export const SUPPRESSION_REASONS = [
+	"hard_bounce",
+	"soft_bounce",
+	"complaint",
+	"unsubscribe",
+	"manual",
+	"invalid",
+] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** A workspace's suppression list (docs/suppressions.md): a recipient on it is skipped at delivery. */
 export const suppressions = sqliteTable(
 	"suppressions",
 	{
 		id: text("id").primaryKey(),
 		workspaceId: workspaceRef(),
+		/** Lower-case. */
 		email: text("email").notNull(),
-		reason: text("reason", { enum: ["hard_bounce", "complaint", "unsubscribe", "manual"] }).notNull(),
+		reason: text("reason", { enum: SUPPRESSION_REASONS }).notNull(),
 		sourceMessageId: text("source_message_id"),
+		/** An entry past its expiry no longer suppresses; null: permanent. */
 		expiresAt: integer("expires_at"),
 		createdAt: createdAt(),
 	},
-	(t) => [uniqueIndex("suppressions_workspace_email").on(t.workspaceId, t.email)],
+	(t) => [
+		uniqueIndex("suppressions_workspace_email").on(t.workspaceId, t.email),
+		index("suppressions_workspace_id").on(t.workspaceId, t.id),
+	],
 );
+
+/** The operator's list (PLATFORM_TOKEN, /v1/platform/suppressions): suppresses in every workspace. */
+export const platformSuppressions = sqliteTable("platform_suppressions", {
+	id: text("id").primaryKey(),
+	/** Lower-case. */
+	email: text("email").notNull().unique(),
+	reason: text("reason", { enum: SUPPRESSION_REASONS }).notNull(),
+	expiresAt: integer("expires_at"),
+	createdAt: createdAt(),
+});
 
 export const webhookEndpoints = sqliteTable(
 	"webhook_endpoints",

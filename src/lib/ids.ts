@@ -47,7 +47,8 @@ export type IdPrefix =
 	| "smtp"
 	| "rr"
 	| "inr"
-	| "inb";
+	| "inb"
+	| "rcp";
 
 export function newId(prefix: IdPrefix): string {
 	return `${prefix}_${ulid().toLowerCase()}`;

@@ -30,6 +30,9 @@ export const counters = {
 	messages_cancelled_total: 0,
 	messages_retried_total: 0,
 	retry_enqueue_failures_total: 0,
+	/** Feedback items recordFeedback wrote (replays excluded); recipients skipped as suppressed at delivery. */
+	feedback_recorded_total: 0,
+	recipients_suppressed_total: 0,
 };
 
 export type Counter = keyof typeof counters;

@@ -4,7 +4,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PURGE_TABLES } from "../../src/db/repositories/purge";
+import { PLATFORM_TABLES, PURGE_TABLES } from "../../src/db/repositories/purge";
 import {
 	PURGE_BATCH_ROWS,
 	PURGE_GRACE_MS,
@@ -24,7 +24,7 @@ async function tables(): Promise<{ name: string; columns: string[] }[]> {
 	).all<{ name: string }>();
 	const out: { name: string; columns: string[] }[] = [];
 	for (const { name } of results) {
-		if (SYSTEM_TABLES.has(name)) continue;
+		if (SYSTEM_TABLES.has(name) || PLATFORM_TABLES.has(name)) continue;
 		const cols = await env.DB.prepare(`SELECT name FROM pragma_table_info('${name}')`).all<{ name: string }>();
 		out.push({ name, columns: cols.results.map((c) => c.name) });
 	}

@@ -10,6 +10,7 @@ import { utf8Length } from "../../lib/encoding";
 import { count } from "../../lib/metrics";
 import { FINAL_MESSAGE_STATUSES, type GatewayType, type MessageStatus } from "../schema";
 import type { EventRow } from "./events";
+import { countSends } from "./recipients";
 
 export type MaterializeRow = {
 	id: string;
@@ -141,6 +142,15 @@ const IN_IDS = "SELECT value FROM json_each(?1)";
 const claimable = (now: string) => `(status = 'queued'
   OR (status = 'deferred' AND (next_attempt_at IS NULL OR next_attempt_at <= ${now}))
   OR (status = 'processing' AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})))`;
+/**
+ * Whether `t`'s recipient (a message_recipients row) is on its workspace's or the platform's
+ * suppression list, unexpired at `now`: two unique-index lookups.
+ */
+const SUPPRESSED = (t: string, now: string) => `(EXISTS (SELECT 1 FROM suppressions s
+    WHERE s.workspace_id = (SELECT workspace_id FROM messages WHERE id = ${t}.message_id) AND s.email = lower(${t}.email)
+      AND (s.expires_at IS NULL OR s.expires_at > ${now}))
+  OR EXISTS (SELECT 1 FROM platform_suppressions p WHERE p.email = lower(${t}.email)
+      AND (p.expires_at IS NULL OR p.expires_at > ${now})))`;
 /** Issue 9: the queues whose messages wait (pause/resume in src/domain/queues). */
 const PAUSED_QUEUES = "SELECT id FROM queues WHERE paused = 1";
 /** `next_attempt_at` of a row parked by a paused queue: later than any real due time. */
@@ -203,6 +213,29 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 				 WHERE message_id IN (${held}) AND status IN ${PENDING_RECIPIENT}`,
 			)
 			.bind(idsJson, token),
+		// Suppression lists (docs/suppressions.md): a claimed recipient on the workspace's or the platform's
+		// list, unexpired, is skipped with a `suppressed` event; one statement for the whole batch.
+		db
+			.prepare(
+				`UPDATE message_recipients SET status = 'suppressed', last_event_at = ?3
+				 WHERE message_id IN (${held}) AND status = 'processing' AND ${SUPPRESSED("message_recipients", "?3")}`,
+			)
+			.bind(idsJson, token, now),
+		db
+			.prepare(
+				`INSERT INTO events (${EVENT_COLUMNS})
+				 SELECT r.message_id || ':suppressed:' || lower(r.email), m.workspace_id, r.message_id, lower(r.email), 'suppressed',
+				   json_object('reason', COALESCE(
+				     (SELECT s.reason FROM suppressions s WHERE s.workspace_id = m.workspace_id AND s.email = lower(r.email)),
+				     (SELECT p.reason FROM platform_suppressions p WHERE p.email = lower(r.email))),
+				     'list', CASE WHEN EXISTS (SELECT 1 FROM suppressions s WHERE s.workspace_id = m.workspace_id
+				       AND s.email = lower(r.email) AND (s.expires_at IS NULL OR s.expires_at > ?3)) THEN 'workspace' ELSE 'platform' END),
+				   ?3
+				 FROM message_recipients r JOIN messages m ON m.id = r.message_id
+				 WHERE r.message_id IN (${held}) AND r.status = 'suppressed' AND r.last_event_at = ?3
+				 ON CONFLICT DO NOTHING RETURNING ${EVENT_COLUMNS}`,
+			)
+			.bind(idsJson, token, now),
 		db
 			.prepare(`SELECT message_id, kind, email, name, status FROM message_recipients WHERE message_id IN (${held})`)
 			.bind(idsJson, token),
@@ -237,23 +270,23 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");
-	const tail = results.slice(-13);
+	const tail = results.slice(-15);
 	const rowsOf = <T>(i: number) => (tail[i]?.results ?? []) as T[];
 	// tail: queued events, suspended holds, paused parks, claims, processing events, recipient update,
-	// recipients, content, states, gateways, workspaces, rules, queues.
+	// suppressed recipients, suppressed events, recipients, content, states, gateways, workspaces, rules, queues.
 	const states = new Map<string, RowState>();
-	for (const row of rowsOf<RowState>(8)) states.set(row.id, row);
+	for (const row of rowsOf<RowState>(10)) states.set(row.id, row);
 	return {
-		events: [...rowsOf<EventRow>(0), ...rowsOf<EventRow>(4)],
+		events: [...rowsOf<EventRow>(0), ...rowsOf<EventRow>(4), ...rowsOf<EventRow>(7)],
 		held: new Set(rowsOf<{ id: string }>(1).map((r) => r.id)),
 		claimed: rowsOf<ClaimedRow>(3),
-		recipients: rowsOf<RecipientState>(6),
-		content: rowsOf<ContentRow>(7),
+		recipients: rowsOf<RecipientState>(8),
+		content: rowsOf<ContentRow>(9),
 		states,
-		gateways: rowsOf<GatewayRow>(9),
-		workspaces: rowsOf<WorkspaceRow>(10),
-		rules: rowsOf<RuleRow>(11),
-		queues: new Map(rowsOf<QueueRow>(12).map((q) => [q.id, q])),
+		gateways: rowsOf<GatewayRow>(11),
+		workspaces: rowsOf<WorkspaceRow>(12),
+		rules: rowsOf<RuleRow>(13),
+		queues: new Map(rowsOf<QueueRow>(14).map((q) => [q.id, q])),
 	};
 }
 
@@ -338,7 +371,7 @@ export type Outcome = {
 	id: string;
 	/** The lease the outcome is written under. */
 	token: string;
-	status: Extract<MessageStatus, "sent" | "deferred" | "rejected" | "failed">;
+	status: Extract<MessageStatus, "sent" | "deferred" | "rejected" | "failed" | "suppressed">;
 	attempts: number;
 	gateway_id: string | null;
 	provider_message_id: string | null;
@@ -389,6 +422,7 @@ export async function recordOutcomes(
 				   AND ${holds(f("m"), f("token"))}`,
 			)
 			.bind(JSON.stringify(recipients), now),
+		countSends(db, recipients, now),
 		db
 			.prepare(
 				`UPDATE messages SET status = ${f("status")}, attempts = ${f("attempts")}, gateway_id = ${f("gateway_id")},
@@ -402,7 +436,7 @@ export async function recordOutcomes(
 			.bind(json, now),
 	]);
 	count("d1_write_batches_total");
-	const applied = new Set(((results[2]?.results ?? []) as { id: string }[]).map((r) => r.id));
+	const applied = new Set(((results[3]?.results ?? []) as { id: string }[]).map((r) => r.id));
 	return { applied, events: (results[0]?.results ?? []) as EventRow[] };
 }
 

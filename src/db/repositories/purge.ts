@@ -30,6 +30,9 @@ export const PURGE_TABLES: Record<string, string> = {
 	audit_logs: "SELECT rowid FROM audit_logs WHERE workspace_id = ?1 LIMIT ?2",
 };
 
+/** Tables of the platform itself, holding no workspace's rows: a workspace's purge leaves them alone. */
+export const PLATFORM_TABLES: ReadonlySet<string> = new Set(["platform_suppressions"]);
+
 /** Workspaces whose deletion was requested before `cutoff`, oldest first. */
 export async function workspacesToPurge(d1: D1Database, cutoff: number, limit: number): Promise<string[]> {
 	const { results } = await d1

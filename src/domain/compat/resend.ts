@@ -132,7 +132,17 @@ export function resendError(error: ApiError): ResendError {
 	return { ...mapped, message: error.message };
 }
 
-type LastEvent = "queued" | "scheduled" | "sent" | "delivered" | "delivery_delayed" | "bounced" | "failed" | "canceled";
+type LastEvent =
+	| "queued"
+	| "scheduled"
+	| "sent"
+	| "delivered"
+	| "delivery_delayed"
+	| "bounced"
+	| "failed"
+	| "canceled"
+	| "suppressed"
+	| "complained";
 
 const LAST_EVENT: Record<EmailView["status"], LastEvent> = {
 	scheduled: "scheduled",
@@ -145,6 +155,8 @@ const LAST_EVENT: Record<EmailView["status"], LastEvent> = {
 	rejected: "failed",
 	failed: "failed",
 	cancelled: "canceled",
+	suppressed: "suppressed",
+	complained: "complained",
 };
 
 const emails = (list: EmailView["to"]) => list.map((m) => formatMailbox({ email: m.email, name: m.name ?? undefined }));

@@ -163,7 +163,10 @@ export function classifyAttempt(input: AttemptInput): AttemptOutcome {
 			? "sent"
 			: statuses.includes("failed")
 				? "failed"
-				: "rejected";
+				: // Every recipient skipped as suppressed (docs/suppressions.md): the message reads `suppressed`.
+					statuses.every((s) => s === "suppressed")
+					? "suppressed"
+					: "rejected";
 	let retryInSeconds: number | null = null;
 	if (status === "deferred") {
 		const anyTriedFailure = entries.some(

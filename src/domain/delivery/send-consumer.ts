@@ -221,6 +221,7 @@ function countOutcome(a: AttemptOutcome): void {
 	if (status === "sent") count("messages_sent_total");
 	else if (status === "deferred") count("messages_deferred_total");
 	else if (status === "rejected") count("messages_rejected_total");
+	else if (status === "suppressed") count("recipients_suppressed_total");
 	else count("messages_failed_total");
 }
 
@@ -273,6 +274,8 @@ async function prepare(
 	const recipients = claim.recipients.filter((r) => r.message_id === w.job.id);
 	const pending = [...new Set(recipients.filter((r) => !FINAL.has(r.status)).map((r) => r.email))];
 	const base = { w, row, recipients, pending };
+	// Every recipient left was suppressed at the claim: nothing to send, the outcome records `suppressed`.
+	if (pending.length === 0) return { ...base, early: { kind: "delivered", recipients: [], held: [], mimeKey: null } };
 	if (instead) return { ...base, early: instead };
 	const content = claim.content.find((c) => c.id === w.job.id);
 	const message = w.message ?? (content ? await messageFromRows(content, recipients, deps.gateways.bodies) : null);

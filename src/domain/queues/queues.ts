@@ -203,6 +203,7 @@ export type QueueStatsView = {
 	failed: number;
 	rejected: number;
 	cancelled: number;
+	suppressed: number;
 	oldest_age_seconds: number | null;
 };
 
@@ -225,6 +226,7 @@ export async function statsOf(
 		failed: n("failed") + n("bounced"),
 		rejected: n("rejected"),
 		cancelled: n("cancelled"),
+		suppressed: n("suppressed"),
 		oldest_age_seconds:
 			oldestWaitingAt === null ? null : Math.max(0, Math.floor((Date.now() - oldestWaitingAt) / 1000)),
 	});

@@ -99,6 +99,7 @@ const StatsSchema = z
 		failed: z.number().int(),
 		rejected: z.number().int(),
 		cancelled: z.number().int(),
+		suppressed: z.number().int().openapi({ description: "Messages whose every recipient was on a suppression list." }),
 		oldest_age_seconds: z
 			.number()
 			.int()
