@@ -1,13 +1,9 @@
 // What receiveInbound needs, from the Worker's bindings and checked config: one builder for the
 // Email Worker and the MX endpoints, so both run exactly the same path.
 import type { Config, Env } from "../../env";
-import type { Feedback } from "../feedback/model";
+import { recordFeedback } from "../feedback/record";
 import { classify } from "./classify";
 import type { InboundDeps } from "./receive";
-
-// TEMPORARY until feedback-core is merged.
-const recordFeedback = async (_deps: unknown, items: readonly Feedback[]) =>
-	items.map(() => ({ recorded: false, suppressed: false }));
 
 export function inboundDeps(env: Env, config: Config, source: InboundDeps["source"]): InboundDeps {
 	const queues = { events: env.EVENTS_QUEUE, webhooks: env.WEBHOOKS_QUEUE };
