@@ -52,6 +52,9 @@ function dsn(to: string, recipient: string, id: string): string {
 		"From: MAILER-DAEMON@mx.remote.test",
 		`To: ${to}`,
 		"Subject: Undelivered Mail Returned to Sender",
+		"Date: Tue, 01 Dec 2026 10:00:00 +0000",
+		// wrangler dev's local email endpoint refuses a message without one.
+		`Message-ID: <dsn-${Math.random().toString(36).slice(2)}@mx.remote.test>`,
 		"MIME-Version: 1.0",
 		'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
 		"",
@@ -106,12 +109,14 @@ describe("inbound mail under wrangler dev", () => {
 		const at = returnPath.indexOf("@");
 		const forged = `${returnPath.slice(0, at - 1)}${returnPath[at - 1] === "0" ? "1" : "0"}${returnPath.slice(at)}`;
 		const refused = await handEmail("MAILER-DAEMON@mx.remote.test", forged, dsn(forged, "gone@x.test", id));
-		expect(await refused.text()).toContain("550 5.1.1 No such recipient here");
-		expect((await getEmail(id)).recipients[0]?.status).toBe("sent");
+		// wrangler dev answers 200 either way and prints the rejection in its log; what counts is that nothing changed.
+		expect(refused.status).toBe(200);
+		const untouched = await getEmail(id);
+		expect(untouched.recipients[0]?.status).toBe("sent");
+		expect(untouched.events.some((e) => e.type === "bounced")).toBe(false);
 
 		const taken = await handEmail("MAILER-DAEMON@mx.remote.test", returnPath, dsn(returnPath, "gone@x.test", id));
 		expect(taken.status).toBe(200);
-		expect(await taken.text()).not.toContain("550");
 		const after = await getEmail(id);
 		expect(after.recipients[0]?.status).toBe("bounced");
 		expect(after.events.some((e) => e.type === "bounced" && e.recipient === "gone@x.test")).toBe(true);
