@@ -2,6 +2,7 @@
 // bridge secret, answering `stored: true` only once R2 and D1 hold the message.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { failingDb } from "../helpers/delivery";
 import { personalMail } from "../helpers/inbound";
 import { json, request } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
@@ -123,5 +124,23 @@ describe("POST /v1/smtp/inbound", () => {
 		expect(n?.n).toBe(0);
 		// The bridge's retry (451 → resend) then stores it.
 		expect((await postMessage(`orders@${ws.domain}`, personalMail(`orders@${ws.domain}`))).status).toBe(200);
+	});
+
+	it("answers 503 when the D1 write fails, and the retry stores it once", async () => {
+		const ws = await withRoute();
+		const raw = personalMail(`orders@${ws.domain}`);
+		const res = await postMessage(`orders@${ws.domain}`, raw, { env: { DB: failingDb([1]) } });
+		expect(res.status).toBe(503);
+		const count = async () =>
+			(
+				await env.DB.prepare("SELECT COUNT(*) AS n FROM inbound_messages WHERE workspace_id = ?")
+					.bind(ws.id)
+					.first<{ n: number }>()
+			)?.n;
+		expect(await count()).toBe(0);
+		const first = await json<{ id: string }>(await postMessage(`orders@${ws.domain}`, raw));
+		const again = await json<{ id: string }>(await postMessage(`orders@${ws.domain}`, raw));
+		expect(again.id).toBe(first.id);
+		expect(await count()).toBe(1);
 	});
 });
