@@ -105,7 +105,10 @@ async function populated(events = 0) {
 		env.DB.prepare(
 			"INSERT INTO routing_rules (id, workspace_id, queue_id, name, match) VALUES (?, ?, ?, 'r', '{}')",
 		).bind(`rr_${id}`, id, `q_${id}`),
-		env.DB.prepare("INSERT INTO recipients (id, workspace_id, email) VALUES (?, ?, 'a@x.test')").bind(`rcp_${id}`, id),
+		env.DB.prepare("INSERT OR IGNORE INTO recipients (id, workspace_id, email) VALUES (?, ?, 'a@x.test')").bind(
+			`rcp_${id}`,
+			id,
+		),
 		env.DB.prepare(
 			"INSERT INTO suppressions (id, workspace_id, email, reason) VALUES (?, ?, 'b@x.test', 'manual')",
 		).bind(`sup_${id}`, id),
