@@ -48,6 +48,16 @@ const configSchema = z.object({
 		.string()
 		.regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/)
 		.optional(),
+	/**
+	 * One bounce domain for every sending domain instead of `bounces.<domain>` (docs/inbound.md); a
+	 * var for development and tests (`bounces.example.test`).
+	 */
+	BOUNCE_DOMAIN: z
+		.string()
+		.regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/)
+		.optional(),
+	/** The Worker's public origin, for links it mails or posts out (inbound attachment downloads). */
+	PUBLIC_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:8787"),
 	SIGNING_KEY: z.string().min(32, "SIGNING_KEY must be at least 32 characters"),
 	ENCRYPTION_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]{43}=$/.test(v), "ENCRYPTION_KEY must be base64 of 32 bytes"),
 	// Checked here, but a bad value disables only the platform API (it says why), not the mail path.

@@ -10,12 +10,16 @@ export const ERROR_STATUS = {
 	forbidden: 403,
 	workspace_suspended: 403,
 	not_found: 404,
+	/** A signed link (inbound attachment download) past its expiry. */
+	link_expired: 410,
 	method_not_allowed: 405,
 	idempotency_key_in_use: 409,
 	conflict: 409,
 	payload_too_large: 413,
 	unsupported_media_type: 415,
 	validation_error: 422,
+	/** Inbound mail the relay will not take (the SMTP bridge answers 550 with the reply in `details`). */
+	mail_refused: 422,
 	idempotency_key_reused: 422,
 	domain_not_verified: 422,
 	header_not_allowed: 422,

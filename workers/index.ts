@@ -13,6 +13,6 @@ export { WorkspaceLimiter } from "./durable-objects/workspace-limiter";
 export default {
 	fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 	queue: (batch, env, _ctx) => handleQueue(batch, env),
-	email: (message, _env, _ctx) => handleEmail(message),
+	email: (message, env, _ctx) => handleEmail(message, env),
 	scheduled: (controller, env, _ctx) => handleScheduled(controller, env),
 } satisfies ExportedHandler<Env>;

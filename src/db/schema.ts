@@ -686,3 +686,76 @@ export const providerWebhookTokens = sqliteTable(
 		index("provider_webhook_tokens_workspace").on(t.workspaceId, t.expiresAt),
 	],
 );
+
+/**
+ * Inbound routes (docs/inbound.md): mail to an address, or to any address of a domain, of a verified
+ * domain of the workspace is stored and, with a URL, posted to that webhook (Standard Webhooks).
+ */
+export const inboundRoutes = sqliteTable(
+	"inbound_routes",
+	{
+		id: text("id").primaryKey(),
+		workspaceId: workspaceRef(),
+		/** Lower-cased domain name (a verified domain of the workspace). */
+		domain: text("domain").notNull(),
+		/** Lower-cased full address; null matches every address of the domain. */
+		address: text("address"),
+		/** Null: storage only. */
+		webhookUrl: text("webhook_url"),
+		/** AES-256-GCM ciphertext of the route's `whsec_…` signing secret. */
+		secretEnc: text("secret_enc").notNull(),
+		enabled: bool("enabled").notNull().default(true),
+		createdAt: createdAt(),
+		updatedAt: updatedAt(),
+	},
+	(t) => [
+		index("inbound_routes_workspace").on(t.workspaceId, t.createdAt),
+		index("inbound_routes_match").on(t.domain, t.address),
+	],
+);
+
+export const INBOUND_MESSAGE_KINDS = ["bounce", "complaint", "auto_reply", "other", "routed"] as const;
+
+export type InboundAttachment = {
+	filename: string | null;
+	content_type: string;
+	size: number;
+	content_id: string | null;
+};
+
+/** Mail the relay received (Email Worker or the bridge's MX mode): raw MIME in R2, parsed fields here. */
+export const inboundMessages = sqliteTable(
+	"inbound_messages",
+	{
+		/** Derived from the raw bytes and the recipient, so a redelivered message is one row. */
+		id: text("id").primaryKey(),
+		workspaceId: workspaceRef(),
+		routeId: text("route_id"),
+		/** The relay's message a bounce or complaint is about. */
+		messageId: text("message_id"),
+		kind: text("kind", { enum: INBOUND_MESSAGE_KINDS }).notNull(),
+		mailFrom: text("mail_from").notNull(),
+		rcptTo: text("rcpt_to").notNull(),
+		clientIp: text("client_ip"),
+		fromEmail: text("from_email"),
+		fromName: text("from_name"),
+		toList: text("to_list", { mode: "json" }).$type<Address[]>().notNull().default([]),
+		subject: text("subject"),
+		/** The text part, cut at 64 KB (the whole message is in R2). */
+		text: text("text"),
+		htmlSize: integer("html_size").notNull().default(0),
+		attachments: text("attachments", { mode: "json" }).$type<InboundAttachment[]>().notNull().default([]),
+		/** Message-ID, In-Reply-To, References, Date, Reply-To, Auto-Submitted … as received. */
+		headers: text("headers", { mode: "json" }).$type<Record<string, string>>().notNull().default({}),
+		rawKey: text("raw_key").notNull(),
+		rawSize: integer("raw_size").notNull(),
+		/** The route webhook's state: none (storage only), pending, delivered, failed. */
+		webhookStatus: text("webhook_status", { enum: ["none", "pending", "delivered", "failed"] })
+			.notNull()
+			.default("none"),
+		webhookAttempts: integer("webhook_attempts").notNull().default(0),
+		webhookResponseCode: integer("webhook_response_code"),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [index("inbound_messages_workspace").on(t.workspaceId, t.createdAt)],
+);

@@ -10,7 +10,9 @@ import { registerDomainRoutes } from "./routes/domains";
 import { registerEmailRoutes } from "./routes/emails";
 import { registerGatewayRoutes } from "./routes/gateways";
 import { registerHealthRoutes } from "./routes/health";
+import { registerInboundAttachmentRoutes } from "./routes/inbound-attachments";
 import { registerInboundClassifyRoutes } from "./routes/inbound-classify";
+import { registerInboundRouteRoutes } from "./routes/inbound-routes";
 import { registerPlatformRoutes } from "./routes/platform";
 import { registerPlatformSuppressionRoutes } from "./routes/platform-suppressions";
 import { registerProviderWebhookRoutes } from "./routes/provider-webhooks";
@@ -21,6 +23,7 @@ import { registerReputationRoutes } from "./routes/reputation";
 import { registerRoutingRoutes } from "./routes/routing";
 import { registerSmtpRoutes } from "./routes/smtp";
 import { registerSmtpCredentialRoutes } from "./routes/smtp-credentials";
+import { registerSmtpInboundRoutes } from "./routes/smtp-inbound";
 import { registerSuppressionRoutes } from "./routes/suppressions";
 import { registerWorkspaceRoutes } from "./routes/workspace";
 
@@ -49,6 +52,9 @@ export function createApp(): App {
 	registerPlatformSuppressionRoutes(app);
 	registerRecipientRoutes(app);
 	registerInboundClassifyRoutes(app);
+	registerInboundRouteRoutes(app);
+	registerInboundAttachmentRoutes(app);
+	registerSmtpInboundRoutes(app);
 
 	app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 		type: "http",

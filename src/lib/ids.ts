@@ -33,7 +33,22 @@ export function ulidTime(id: string): number | null {
 	return t;
 }
 
-export type IdPrefix = "ws" | "key" | "dom" | "gw" | "usr" | "evt" | "sup" | "q" | "aud" | "rl" | "smtp" | "rr" | "rcp";
+export type IdPrefix =
+	| "ws"
+	| "key"
+	| "dom"
+	| "gw"
+	| "usr"
+	| "evt"
+	| "sup"
+	| "q"
+	| "aud"
+	| "rl"
+	| "smtp"
+	| "rr"
+	| "inr"
+	| "inb"
+	| "rcp";
 
 export function newId(prefix: IdPrefix): string {
 	return `${prefix}_${ulid().toLowerCase()}`;

@@ -133,6 +133,12 @@ async function populated(events = 0) {
 			"INSERT INTO scheduled_jobs (id, workspace_id, name, cron, payload) VALUES (?, ?, 'j', '* * * * *', '{}')",
 		).bind(`job_${id}`, id),
 		env.DB.prepare(
+			"INSERT INTO inbound_routes (id, workspace_id, domain, secret_enc) VALUES (?, ?, 'in.test', 'x')",
+		).bind(`inr_${id}`, id),
+		env.DB.prepare(
+			"INSERT INTO inbound_messages (id, workspace_id, kind, mail_from, rcpt_to, raw_key, raw_size, created_at) VALUES (?, ?, 'routed', '', 'a@in.test', ?, 1, 1)",
+		).bind(`inb_${id}`, id, `inbound/${id}/reply.eml`),
+		env.DB.prepare(
 			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
 			 INSERT INTO events (id, workspace_id, type, data, created_at) SELECT ?1 || ':bulk:' || i, ?1, 'opened', '{}', i FROM n`,
 		).bind(id, Math.max(events, 1)),

@@ -29,7 +29,10 @@ const workspaceRoutes = routes.filter(
 	(r) =>
 		(r.path.startsWith("/v1/") &&
 			!r.path.startsWith("/v1/platform/") &&
+			// The bridge's own routes (bridge secret) and signed download links take no workspace key.
 			r.path !== "/v1/smtp/relay" &&
+			!r.path.startsWith("/v1/smtp/inbound") &&
+			!r.path.startsWith("/v1/inbound/attachments/") &&
 			// Authenticated by the provider's signature, not by any key (docs/provider-webhooks.md).
 			!r.path.startsWith("/v1/providers/")) ||
 		r.path === "/metrics",

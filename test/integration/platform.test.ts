@@ -93,17 +93,20 @@ describe("other entrypoints", () => {
 		expect(n?.n).toBe(2);
 	});
 
-	it("refuses inbound mail with a deliberate SMTP reason until inbound processing exists", async () => {
+	it("refuses inbound mail for an address no route or bounce domain takes, with an SMTP reason", async () => {
 		let rejected = "";
+		const raw = new TextEncoder().encode("From: someone@x.test\r\nTo: relay@example.test\r\nSubject: s\r\n\r\nHi\r\n");
 		const message = {
 			from: "someone@x.test",
 			to: "relay@example.test",
+			raw: new Response(raw).body,
+			rawSize: raw.byteLength,
 			setReject: (reason: string) => {
 				rejected = reason;
 			},
 		} as unknown as ForwardableEmailMessage;
 		await worker.email(message, env, createExecutionContext());
-		expect(rejected).toMatch(/^550 5\.7\.1 /);
+		expect(rejected).toBe("550 5.1.1 No such recipient here");
 	});
 
 	it("runs the cron tick against D1", async () => {

@@ -11,6 +11,8 @@ export const PURGE_TABLES: Record<string, string> = {
 	webhook_deliveries:
 		"SELECT d.rowid FROM webhook_endpoints e JOIN webhook_deliveries d ON d.endpoint_id = e.id WHERE e.workspace_id = ?1 LIMIT ?2",
 	events: "SELECT rowid FROM events WHERE workspace_id = ?1 LIMIT ?2",
+	inbound_messages: "SELECT rowid FROM inbound_messages WHERE workspace_id = ?1 LIMIT ?2",
+	inbound_routes: "SELECT rowid FROM inbound_routes WHERE workspace_id = ?1 LIMIT ?2",
 	messages: "SELECT rowid FROM messages WHERE workspace_id = ?1 LIMIT ?2",
 	routing_rules: "SELECT rowid FROM routing_rules WHERE workspace_id = ?1 LIMIT ?2",
 	queues: "SELECT rowid FROM queues WHERE workspace_id = ?1 LIMIT ?2",

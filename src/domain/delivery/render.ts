@@ -10,6 +10,7 @@ import { domainOf } from "../../lib/address";
 import { sha256Hex } from "../../lib/crypto";
 import { buildMime, type MimeParts } from "../../providers/mime";
 import type { Envelope, RenderedMessage } from "../../providers/types";
+import { returnPathFor, type VerpConfig } from "../inbound/verp";
 import type { AcceptedMessage } from "../messages/model";
 import { editRaw, type RawMessage, rawBaseline, rawMessageId, splitRaw } from "./raw-mime";
 
@@ -20,6 +21,8 @@ export type RenderInput = {
 	/** The envelope recipients of this attempt: those not yet sent or refused. */
 	recipients: readonly string[];
 	attempt: number;
+	/** Set by the send consumer: the envelope sender becomes the VERP bounce address. */
+	verp?: VerpConfig | undefined;
 };
 
 /**
@@ -35,6 +38,23 @@ const passThrough = (name: string): RenderStage => ({ name, apply: (draft) => dr
 
 /** Headers only the relay writes: a client header of these names never reaches the message. */
 const RELAY_HEADERS = new Set(["x-mail-queue-id", "return-path", "sender", "dkim-signature", "received"]);
+
+/** VERP (docs/inbound.md): MAIL FROM, which the receiving MTA turns into Return-Path, names this message. */
+const returnPath: RenderStage = {
+	name: "return-path",
+	apply: async (draft, input) => {
+		const { verp, message } = input;
+		const first = input.recipients[0];
+		if (!verp || first === undefined) return draft;
+		const from = await returnPathFor(verp, {
+			messageId: input.id,
+			fromEmail: message.from.email,
+			messageRecipients: [...message.to, ...message.cc, ...message.bcc].map((m) => m.email),
+			recipient: first,
+		});
+		return { ...draft, envelope: { ...draft.envelope, from } };
+	},
+};
 
 const rewriteHeaders: RenderStage = {
 	name: "header-rewrite",
@@ -53,7 +73,7 @@ const rewriteHeaders: RenderStage = {
 export const RENDER_STAGES: readonly RenderStage[] = [
 	passThrough("personalization"),
 	passThrough("tracking"),
-	passThrough("return-path"),
+	returnPath,
 	rewriteHeaders,
 	passThrough("dkim"),
 ];

@@ -14,6 +14,7 @@ import { count } from "../../lib/metrics";
 import { sendAll } from "../../lib/queue-batches";
 import type { Envelope } from "../../providers/types";
 import { type EventQueues, publishEvents } from "../events/emitter";
+import type { VerpConfig } from "../inbound/verp";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
 import { throttleOf } from "../reputation/model";
 import { type Breakers, type DispatchJob, dispatch, NO_BREAKERS } from "./dispatch";
@@ -41,6 +42,8 @@ export type SendConsumerDeps = {
 	breakers?: (plan: GatewayPlan) => Breakers;
 	/** Issue 9: the WorkspaceLimiter namespace; without it every claimed message may go. */
 	limiter?: Env["WORKSPACE_LIMITER"];
+	/** Issue 11: VERP bounce addresses as the envelope sender; without it the From address is used. */
+	verp?: VerpConfig;
 };
 
 /** A queue body the consumer could not use, as it is put on the DLQ. */
@@ -319,6 +322,7 @@ async function prepare(
 		message,
 		recipients: base.pending,
 		attempt: row.attempts + 1,
+		verp: deps.verp,
 	});
 	if (!rendered.ok)
 		return { ...base, early: { kind: "failed", gatewayId: null, failure: "permanent", reason: rendered.error } };

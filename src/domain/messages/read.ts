@@ -7,6 +7,7 @@ import { findMessage, listMessages, type MessageFilter } from "../../db/reposito
 import type { MessageStatus } from "../../db/schema";
 import { ulidTime, verifyMessageId } from "../../lib/ids";
 import { DAY, iso } from "../../lib/time";
+import { returnPathFor, type VerpConfig } from "../inbound/verp";
 
 /** How long an accepted id may read as `queued` without a row before it is treated as unknown. */
 export const PENDING_WINDOW_MS = 7 * DAY;
@@ -34,6 +35,15 @@ export type EmailView = {
 	created_at: string;
 	sent_at: string | null;
 	events: { type: string; created_at: string; recipient: string | null; data: Record<string, unknown> }[];
+	/** Each envelope recipient with its status and where its bounce will arrive (VERP). */
+	recipients?: RecipientView[];
+};
+
+export type RecipientView = {
+	email: string;
+	kind: "to" | "cc" | "bcc";
+	status: MessageStatus;
+	return_path: string;
 };
 
 function pendingView(id: string, acceptedAt: number): EmailView {
@@ -65,8 +75,22 @@ const out = (m: { email: string; name?: string | null | undefined }): MailboxOut
 	name: m.name ?? null,
 });
 
-function detailView({ message, recipients, events }: MessageDetail): EmailView {
+async function detailView({ message, recipients, events }: MessageDetail, verp: VerpConfig): Promise<EmailView> {
 	const of = (kind: "to" | "cc" | "bcc") => recipients.filter((r) => r.kind === kind).map(out);
+	const all = recipients.map((r) => r.email);
+	const views = await Promise.all(
+		recipients.map(async (r) => ({
+			email: r.email,
+			kind: r.kind,
+			status: r.status,
+			return_path: await returnPathFor(verp, {
+				messageId: message.id,
+				fromEmail: message.fromEmail,
+				messageRecipients: all,
+				recipient: r.email,
+			}),
+		})),
+	);
 	return {
 		...summaryFields(message),
 		to: of("to"),
@@ -74,6 +98,7 @@ function detailView({ message, recipients, events }: MessageDetail): EmailView {
 		bcc: of("bcc"),
 		reply_to: message.replyTo.map(out),
 		events: events.map((e) => ({ type: e.type, created_at: iso(e.createdAt), recipient: e.recipient, data: e.data })),
+		recipients: views,
 	};
 }
 
@@ -96,13 +121,13 @@ function summaryFields(m: MessageRow) {
 	};
 }
 
-export type ReadDeps = { db: Db; signingKey: string; now: number };
+export type ReadDeps = { db: Db; signingKey: string; now: number; bounceDomain?: string | undefined };
 
 /** The email, or null when the id is unknown to this workspace (forged, foreign or long gone). */
 export async function getEmail(deps: ReadDeps, workspaceId: string, id: string): Promise<EmailView | null> {
 	if (!(await verifyMessageId(deps.signingKey, workspaceId, id))) return null;
 	const detail = await findMessage(deps.db, workspaceId, id);
-	if (detail) return detailView(detail);
+	if (detail) return detailView(detail, { signingKey: deps.signingKey, bounceDomain: deps.bounceDomain });
 	const acceptedAt = ulidTime(id);
 	if (acceptedAt === null || deps.now - acceptedAt > PENDING_WINDOW_MS || acceptedAt > deps.now + 60_000) return null;
 	return pendingView(id, acceptedAt);

@@ -174,7 +174,12 @@ function sendDeps(c: Context<AppEnv>): SendDeps {
 }
 
 function readDeps(c: Context<AppEnv>): ReadDeps {
-	return { db: createDb(c.env.DB), signingKey: c.var.config.SIGNING_KEY, now: Date.now() };
+	return {
+		db: createDb(c.env.DB),
+		signingKey: c.var.config.SIGNING_KEY,
+		now: Date.now(),
+		bounceDomain: c.var.config.BOUNCE_DOMAIN,
+	};
 }
 
 function senderOf(c: Context<AppEnv>): Sender {

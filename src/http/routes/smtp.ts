@@ -78,7 +78,7 @@ const messageRoute = createRoute({
 });
 
 /** The bridge itself, by SMTP_BRIDGE_SECRET: checked before a byte of the body is read. */
-const bridgeOnly = createMiddleware<AppEnv>(async (c, next) => {
+export const bridgeOnly = createMiddleware<AppEnv>(async (c, next) => {
 	const refused = checkBridgeSecret(c.var.config.SMTP_BRIDGE_SECRET, c.req.header("authorization"));
 	if (refused) throw refused;
 	await next();

@@ -74,12 +74,29 @@ export const EmailSchema = z
 		created_at: z.string(),
 		sent_at: z.string().nullable(),
 		events: z.array(EventSchema),
+		recipients: z
+			.array(
+				z.object({
+					email: z.string(),
+					kind: z.enum(["to", "cc", "bcc"]),
+					status: z.enum(MESSAGE_STATUSES),
+					return_path: z.string().openapi({
+						description: "The VERP bounce address this recipient's copy is sent with (docs/inbound.md)",
+					}),
+				}),
+			)
+			.optional()
+			.openapi({ description: "Each envelope recipient, once the message is materialized" }),
 	})
 	.openapi("Email");
 
-export const EmailSummarySchema = EmailSchema.omit({ events: true, cc: true, bcc: true, reply_to: true }).openapi(
-	"EmailSummary",
-);
+export const EmailSummarySchema = EmailSchema.omit({
+	events: true,
+	cc: true,
+	bcc: true,
+	reply_to: true,
+	recipients: true,
+}).openapi("EmailSummary");
 
 export const EmailListQuerySchema = z.object({
 	status: z
