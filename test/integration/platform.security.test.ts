@@ -33,6 +33,7 @@ const workspaceRoutes = routes.filter(
 
 function bodyFor(route: { method: string; path: string }) {
 	if (route.path.endsWith("/domains/:name")) return { verified: true };
+	if (route.path.endsWith("/rate-limits")) return route.method === "PUT" ? { limits: [] } : undefined;
 	if (route.method === "PATCH") return { name: "Renamed" };
 	if (route.method !== "POST") return undefined;
 	return route.path.endsWith("/api-keys") ? {} : { slug: uniqueSlug("sec") };
@@ -59,15 +60,17 @@ async function expectError(res: Response, status: number, code: string) {
 }
 
 describe("the platform API's guard", () => {
-	it("covers the seven platform routes", () => {
+	it("covers the nine platform routes", () => {
 		expect(platformRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
 			"DELETE /v1/platform/workspaces/:id",
+			"GET /v1/platform/rate-limits",
 			"GET /v1/platform/workspaces",
 			"GET /v1/platform/workspaces/:id",
 			"PATCH /v1/platform/workspaces/:id",
 			"PATCH /v1/platform/workspaces/:id/domains/:name",
 			"POST /v1/platform/workspaces",
 			"POST /v1/platform/workspaces/:id/api-keys",
+			"PUT /v1/platform/rate-limits",
 		]);
 	});
 

@@ -22,7 +22,7 @@ export type PrincipalRow = {
 	/** Issue 9: the workspace's named queues, to resolve `"queue"` on send without a D1 read. */
 	queues: { id: string; name: string }[];
 	/** Issue 9: whether the HTTP path must ask the WorkspaceLimiter (docs/rate-limits.md). */
-	limitFlags: { requestLimit: boolean; hardSend: boolean };
+	limitFlags: { requestLimit: boolean; hardSend: boolean; globalHard?: boolean };
 };
 
 type RawPrincipal = {
@@ -41,6 +41,7 @@ type RawPrincipal = {
 	/** Absent only from rows built by hand (tests of the cache). */
 	queues?: string;
 	limit_flags?: string;
+	global_hard?: number;
 };
 
 export async function findPrincipalByHash(d1: D1Database, keyHash: string): Promise<PrincipalRow | null> {
@@ -60,7 +61,8 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 			     AS queues,
 			   (SELECT json_group_array(json_object('scope', r.scope, 'key', r.key, 'kind', r.kind)) FROM rate_limits r
 			     WHERE r.workspace_id = k.workspace_id AND ((r.scope = 'api_key' AND (r.key IS NULL OR r.key = k.id)) OR r.kind = 'hard'))
-			     AS limit_flags
+			     AS limit_flags,
+			   (SELECT COUNT(*) FROM platform_rate_limits p WHERE p.kind = 'hard') AS global_hard
 			 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			 WHERE k.key_hash = ?1`,
 		)
@@ -81,7 +83,10 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 		verifiedParentDomains: JSON.parse(row.verified_parent_domains) as string[],
 		unverifiedDomains: JSON.parse(row.unverified_domains) as Record<string, string>,
 		queues: JSON.parse(row.queues ?? "[]") as { id: string; name: string }[],
-		limitFlags: limitFlags(JSON.parse(row.limit_flags ?? "[]") as { scope: string; kind: string }[]),
+		limitFlags: limitFlags(
+			JSON.parse(row.limit_flags ?? "[]") as { scope: string; kind: string }[],
+			row.global_hard ?? 0,
+		),
 	};
 }
 
@@ -150,9 +155,11 @@ export async function rotateApiKey(
 	return created;
 }
 
-function limitFlags(rows: { scope: string; kind: string }[]): PrincipalRow["limitFlags"] {
+function limitFlags(rows: { scope: string; kind: string }[], globalHard: number): PrincipalRow["limitFlags"] {
 	return {
 		requestLimit: rows.some((r) => r.scope === "api_key"),
-		hardSend: rows.some((r) => r.scope !== "api_key" && r.kind === "hard"),
+		// A global (platform) hard limit is checked on the send path too, through the workspace's object.
+		hardSend: globalHard > 0 || rows.some((r) => r.scope !== "api_key" && r.kind === "hard"),
+		globalHard: globalHard > 0,
 	};
 }

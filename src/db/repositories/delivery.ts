@@ -80,7 +80,14 @@ export type GatewayRow = {
 };
 
 /** What routing and retries need of a named queue. */
-export type QueueRow = { id: string; strategy: string | null; max_retries: number; retry_delays: string };
+export type QueueRow = {
+	id: string;
+	strategy: string | null;
+	max_retries: number;
+	retry_delays: string;
+	/** Issue 9: the queue's priority (1–10): the priority band of its redrives and global limits. */
+	priority: number;
+};
 
 /** What routing needs of a workspace. */
 export type WorkspaceRow = { id: string; routing_mode: "legacy" | "gateway" | "hybrid"; settings: string };
@@ -233,7 +240,7 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			)
 			.bind(JSON.stringify(input.workspaceIds)),
 		db
-			.prepare(`SELECT id, strategy, max_retries, retry_delays FROM queues WHERE workspace_id IN (${IN_IDS})`)
+			.prepare(`SELECT id, strategy, max_retries, retry_delays, priority FROM queues WHERE workspace_id IN (${IN_IDS})`)
 			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");

@@ -28,6 +28,9 @@ export const PURGE_TABLES: Record<string, string> = {
 	audit_logs: "SELECT rowid FROM audit_logs WHERE workspace_id = ?1 LIMIT ?2",
 };
 
+/** Tables that hold no workspace's rows (platform-wide settings), so a purge leaves them alone. */
+export const PLATFORM_TABLES: readonly string[] = ["platform_rate_limits"];
+
 /** Workspaces whose deletion was requested before `cutoff`, oldest first. */
 export async function workspacesToPurge(d1: D1Database, cutoff: number, limit: number): Promise<string[]> {
 	const { results } = await d1

@@ -15,6 +15,7 @@ import { sendAll } from "../../lib/queue-batches";
 import type { Envelope } from "../../providers/types";
 import { type EventQueues, publishEvents } from "../events/emitter";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
+import { platformLimitsActive } from "../rate-limits/platform";
 import { type Breakers, type DispatchJob, dispatch, NO_BREAKERS } from "./dispatch";
 import { type GatewayDeps, GatewayPlan } from "./gateways";
 import { limitItem, reserveForBatch } from "./limits";
@@ -124,7 +125,9 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 	// Issue 9 (delivery/limits.ts): one WorkspaceLimiter call per workspace of the batch, before any delivery.
 	const limits = await reserveForBatch(
 		deps.limiter,
-		mine.map(({ w, row }) => limitItem(row, w.message, claim.content)),
+		mine.map(({ w, row }) => limitItem(row, w.message, claim.content, claim.queues.get(row.queue_id ?? "")?.priority)),
+		Date.now(),
+		{ global: mine.length > 0 && deps.limiter !== undefined && (await platformLimitsActive(deps.db)) },
 	);
 	const plan = new GatewayPlan(claim, deps.gateways);
 	const prepared = await Promise.all(

@@ -6,7 +6,7 @@
 // Storage:
 //   counters(key, slice, window, n, expires_at)  units taken per counter key and time slice
 //   config(id = 1, json, loaded_at)             the workspace's limits and queues (LimiterConfig)
-// Counter keys: `w:<window>` workspace, `s:<window>:<sender>` sender, `k:<window>:<keyId>` API key,
+// Counter keys: `w:<window>` workspace, `g:<window>` global (only in the global instance), `s:<window>:<sender>` sender, `k:<window>:<keyId>` API key,
 // `q:<queueId>` queue per minute.
 import {
 	type AdmitRequest,
@@ -63,7 +63,7 @@ export class LimiterEngine {
 		this.begin();
 		const priority = new Map(config.queues.map((q) => [q.id, q.priority]));
 		const prio = (i: ReserveItem) =>
-			i.queueId === null ? DEFAULT_PRIORITY : (priority.get(i.queueId) ?? DEFAULT_PRIORITY);
+			i.priority ?? (i.queueId === null ? DEFAULT_PRIORITY : (priority.get(i.queueId) ?? DEFAULT_PRIORITY));
 		// Higher priority first; the batch's own order among equals (Array.prototype.sort is stable).
 		const ordered = [...items].sort((a, b) => prio(b) - prio(a));
 		const decisions: Record<string, Decision> = {};
@@ -164,7 +164,10 @@ export class LimiterEngine {
 					oldestCounted(def.window, now),
 				)
 				.toArray()
-				.filter((r) => def.key !== null || def.scope === "workspace" || !hasOverride(config, def, r.key));
+				.filter(
+					(r) =>
+						def.key !== null || def.scope === "workspace" || def.scope === "global" || !hasOverride(config, def, r.key),
+				);
 			const slices: Slices = new Map();
 			for (const r of rows) slices.set(r.slice, (slices.get(r.slice) ?? 0) + r.n);
 			const u = used(slices, def.window, now);
@@ -260,6 +263,7 @@ export function sendLimits(config: LimiterConfig, sender: string, queueId: strin
 	const applied: Applied[] = [];
 	for (const def of config.limits) {
 		if (def.scope === "workspace") applied.push({ key: `w:${def.window}`, def, name: describeLimit(def) });
+		if (def.scope === "global") applied.push({ key: `g:${def.window}`, def, name: describeLimit(def) });
 	}
 	applied.push(...overridable(config, "sender", who, "s"));
 	const queue = queueId === null ? undefined : config.queues.find((q) => q.id === queueId);
@@ -286,6 +290,7 @@ function overridable(config: LimiterConfig, scope: "sender" | "api_key", who: st
 
 function counterPrefix(def: LimitDef): { from: string; to: string } {
 	if (def.scope === "workspace") return { from: `w:${def.window}`, to: `w:${def.window}\u0001` };
+	if (def.scope === "global") return { from: `g:${def.window}`, to: `g:${def.window}\u0001` };
 	const tag = def.scope === "sender" ? "s" : "k";
 	const base = `${tag}:${def.window}:${def.key ?? ""}`;
 	return def.key === null ? { from: base, to: `${tag}:${def.window};` } : { from: base, to: `${base}\u0001` };

@@ -13,7 +13,7 @@ import { type AdmitResult, limiterName, type RateState } from "./model";
 export type GateSubject = {
 	workspaceId: string;
 	keyId: string;
-	limitFlags: { requestLimit: boolean; hardSend: boolean };
+	limitFlags: { requestLimit: boolean; hardSend: boolean; globalHard?: boolean };
 };
 
 export type Refusal = { reason: string; retryAt: number };
@@ -55,6 +55,7 @@ export class LimitGate {
 				keyId: this.subject.keyId,
 				request: f.requestLimit,
 				sends: wanted,
+				...(f.globalHard && wanted.length > 0 ? { global: true } : {}),
 			});
 		} catch (error) {
 			console.error("rate limiter unreachable, admitting", {
