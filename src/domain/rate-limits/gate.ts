@@ -24,12 +24,19 @@ export class LimitGate {
 	refused: Refusal | null = null;
 	/** The soonest time a refused send could go, for Retry-After. */
 	retryAt: number | null = null;
+	/** The one call was made and failed (the request was admitted: fail open). */
+	unavailable = false;
 	private called = false;
 
 	constructor(
 		private readonly limiter: Env["WORKSPACE_LIMITER"],
 		private readonly subject: GateSubject,
 	) {}
+
+	/** What the call's state describes: the key's request limit, or (without one) the hard send limits. */
+	evaluated(): "api_key" | "send" {
+		return this.subject.limitFlags.requestLimit ? "api_key" : "send";
+	}
 
 	/** Whether a request of this kind needs the limiter at all. */
 	needed(sends: boolean): boolean {
@@ -58,6 +65,7 @@ export class LimitGate {
 				...(f.globalHard && wanted.length > 0 ? { global: true } : {}),
 			});
 		} catch (error) {
+			this.unavailable = true;
 			console.error("rate limiter unreachable, admitting", {
 				workspaceId: this.subject.workspaceId,
 				error: errorSummary(error),
@@ -74,6 +82,31 @@ export class LimitGate {
 			if (r && (this.retryAt === null || r.retryAt < this.retryAt)) this.retryAt = r.retryAt;
 		return wanted.length === 0 ? none : ok(result.sends);
 	}
+}
+
+/**
+ * The X-RateLimit-* headers of every authenticated response (docs/rate-limits.md "Headers"): the
+ * most constraining limit the request's one call evaluated, exactly; with no call, nothing could
+ * refuse the request, and the headers say `unlimited` rather than make up a count.
+ * X-RateLimit-Scope says which: `api_key`, `send`, `none`, or `unavailable` (the call failed).
+ */
+export function rateLimitHeaders(gate: LimitGate, now = Date.now()): Record<string, string> {
+	const nowSeconds = String(Math.ceil(now / 1000));
+	if (gate.state) {
+		return {
+			"X-RateLimit-Limit": String(gate.state.limit),
+			"X-RateLimit-Remaining": String(gate.state.remaining),
+			"X-RateLimit-Reset": String(Math.ceil(gate.state.resetAt / 1000)),
+			"X-RateLimit-Scope": gate.evaluated(),
+		};
+	}
+	const word = gate.unavailable ? "unknown" : "unlimited";
+	return {
+		"X-RateLimit-Limit": word,
+		"X-RateLimit-Remaining": word,
+		"X-RateLimit-Reset": nowSeconds,
+		"X-RateLimit-Scope": gate.unavailable ? "unavailable" : "none",
+	};
 }
 
 export function rateLimited(refusal: Refusal, what = "This request"): ApiError {

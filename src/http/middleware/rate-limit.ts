@@ -1,9 +1,10 @@
-// Request limits and the X-RateLimit-* headers (docs/rate-limits.md). Every authenticated route gets
+// Request limits and the X-RateLimit-* headers (docs/rate-limits.md), on every response of every
+// authenticated route, compat surfaces included (middleware/compat.ts). Every authenticated route gets
 // a LimitGate; a route that sends calls it itself after validation (so the one limiter call also
 // checks hard send limits), any other route has it called here before its handler. The headers and
 // Retry-After are written on the way out, whatever the handler answered.
 import { createMiddleware } from "hono/factory";
-import { LimitGate, retryAfterSeconds } from "../../domain/rate-limits/gate";
+import { LimitGate, rateLimitHeaders, retryAfterSeconds } from "../../domain/rate-limits/gate";
 import type { AppEnv } from "../context";
 
 export function rateLimit(sends: boolean) {
@@ -22,11 +23,7 @@ export function rateLimit(sends: boolean) {
 			}
 			await next();
 		} finally {
-			if (gate.state) {
-				c.header("X-RateLimit-Limit", String(gate.state.limit));
-				c.header("X-RateLimit-Remaining", String(gate.state.remaining));
-				c.header("X-RateLimit-Reset", String(Math.ceil(gate.state.resetAt / 1000)));
-			}
+			for (const [name, value] of Object.entries(rateLimitHeaders(gate))) c.header(name, value);
 			// A refusal here throws before any response exists (reading c.res would create one and drop
 			// headers set later); a route's refusal is already the response.
 			if (gate.retryAt !== null && (gate.refused !== null || (c.finalized && c.res.status === 429))) {

@@ -5,6 +5,7 @@ import type { Context } from "hono";
 import { LIMIT_SCOPES, limitSchema, MAX_LIMITS, platformLimitSchema, WINDOWS } from "../../domain/rate-limits/model";
 import { getPlatformLimits, putPlatformLimits } from "../../domain/rate-limits/platform";
 import { getLimits, type LimitDeps, putLimits } from "../../domain/rate-limits/settings";
+import { rateLimitSummary } from "../../domain/rate-limits/summary";
 import type { App, AppEnv } from "../context";
 import { authed } from "../middleware/auth";
 import { platformAuthed } from "../middleware/platform-auth";
@@ -47,6 +48,23 @@ const LimitSchema = z
 	.openapi("RateLimit");
 
 const ListSchema = z.object({ limits: z.array(LimitSchema) }).openapi("RateLimits");
+
+const SenderSummarySchema = z.object({ sent: z.number().int(), limit: z.number().int().nullable() });
+const SummarySchema = z
+	.object({
+		total_sent_today: z.number().int(),
+		workspace_count: z.number().int(),
+		workspaces: z.record(
+			z.string(),
+			z.object({
+				sent: z.number().int(),
+				limit: z.number().int().nullable(),
+				remaining: z.number().int().nullable(),
+				users: z.record(z.string(), SenderSummarySchema),
+			}),
+		),
+	})
+	.openapi("RateLimitSummary");
 
 function deps(c: Context<AppEnv>): LimitDeps {
 	return { db: c.env.DB, limiter: c.env.WORKSPACE_LIMITER };
@@ -92,6 +110,25 @@ export function registerRateLimitRoutes(app: App): void {
 			const result = await getLimits(deps(c), c.var.principal.workspaceId);
 			if (!result.ok) throw result.error;
 			return c.json({ limits: result.value }, 200);
+		},
+	);
+
+	app.openapi(
+		createRoute({
+			method: "get",
+			path: "/api/rate-limit",
+			tags: ["Rate limits"],
+			summary: "Seed-compatible usage view: sent in the last 24 h per workspace and sender, with the daily limits",
+			description:
+				"The seed relay's `GET /api/rate-limit`, for the key's own workspace. Limits come from the same limiter as `GET /v1/rate-limits`; `sent` counts messages sent in the last 24 h (From address per user).",
+			security: bearerSecurity,
+			middleware: authed("admin"),
+			responses: { 200: jsonContent(SummarySchema, "Usage per workspace and sender"), ...authErrors, ...unavailable },
+		}),
+		async (c) => {
+			const result = await rateLimitSummary(deps(c), c.var.principal.workspaceId);
+			if (!result.ok) throw result.error;
+			return c.json(result.value, 200);
 		},
 	);
 
