@@ -57,6 +57,7 @@ export async function prepareJob(
 	deps: SendDeps,
 	queueId?: string,
 ): Promise<PreparedJob> {
+	const priority = queueId ? sender.queues?.find((q) => q.id === queueId)?.priority : undefined;
 	const { id, acceptedAt } = identity;
 	const job: SendJob = {
 		v: 1,
@@ -67,6 +68,7 @@ export async function prepareJob(
 		sandbox: sender.sandbox,
 		acceptedAt,
 		...(queueId ? { queueId } : {}),
+		...(priority !== undefined ? { priority } : {}),
 		message,
 	};
 	const body = JSON.stringify(job);

@@ -46,6 +46,8 @@ export const sendJobSchema = z
 		acceptedAt: z.number(),
 		/** The named queue (issue 9): the workspace's `default` queue when the request named none. */
 		queueId: z.string().optional(),
+		/** The queue's priority when known: picks the Cloudflare Queue band (messages/bands.ts). */
+		priority: z.number().int().min(1).max(10).optional(),
 		/** The message itself when the job fits a queue message... */
 		message: acceptedMessageSchema.optional(),
 		/** ...otherwise the R2 key it was written to before the 202. */
@@ -67,6 +69,8 @@ export const redriveJobSchema = z.object({
 	id: z.string(),
 	workspaceId: z.string(),
 	reason: z.enum(["deferred", "lease_held", "not_due", "recovered", "suspended", "resumed"]),
+	/** The message's queue priority when known: picks the Cloudflare Queue band (messages/bands.ts). */
+	priority: z.number().int().min(1).max(10).optional(),
 });
 
 export type RedriveJob = z.infer<typeof redriveJobSchema>;

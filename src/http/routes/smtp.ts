@@ -2,10 +2,12 @@
 // the client's AUTH user name and password (an API key, or an SMTP credential) as Basic credentials. `auth` checks the key when the client logs in;
 // `messages` takes one message as received (envelope + raw RFC 5322) and accepts it through the same
 // validateSend/submitOne path as POST /v1/emails, so limits, idempotency, routing and events match.
+
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { IdempotencyRequest } from "../../domain/idempotency";
+import { sendQueues } from "../../domain/messages/bands";
 import { parseSubmission } from "../../domain/messages/from-mime";
 import { checkBridgeSecret, relaySender } from "../../domain/messages/relay";
 import { submitOne } from "../../domain/messages/submit";
@@ -132,7 +134,7 @@ async function accept(
 	const outcome = await submitOne(
 		parsed.value.input,
 		sender,
-		{ signingKey: c.var.config.SIGNING_KEY, queue: c.env.SEND_QUEUE, bodies: c.env.BODIES },
+		{ signingKey: c.var.config.SIGNING_KEY, queue: sendQueues(c.env), bodies: c.env.BODIES },
 		idempotencyOf(c, sender.workspaceId, parsed.value.idempotencyKey),
 	);
 	if (!outcome.ok) throw outcome.error;
