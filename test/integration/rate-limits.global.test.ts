@@ -96,6 +96,31 @@ describe("global (platform) rate limits", () => {
 		expect(sink.sent).toHaveLength(3);
 	});
 
+	it("gives back the global unit of mail not sent with the next global reserve, not with a call of its own", async () => {
+		await putGlobal([{ window: "day", limit: 1, kind: "hard" }]);
+		const lost = await createWorkspace({ gateway: false });
+		const lostJob = await job(lost.id, lost.domain)();
+		let before = counters.limiter_calls_total;
+		await runQueue("mq-send", [lostJob], { SEND_QUEUE: new RecordingQueue() });
+		expect((await messageState(lostJob.id))?.status).toBe("failed");
+		// Two reserves (the workspace's and the global one); the global unit waits in this isolate.
+		expect(counters.limiter_calls_total - before).toBe(2);
+		expect((await json<{ limits: Usage[] }>(await platform("/v1/platform/rate-limits"))).limits[0]).toMatchObject({
+			used: 1,
+		});
+		// The next batch's global reserve carries it back first, so the limit of 1 has room again.
+		const next = await createWorkspace();
+		const nextJob = await job(next.id, next.domain)();
+		before = counters.limiter_calls_total;
+		await runQueue("mq-send", [nextJob], { SEND_QUEUE: new RecordingQueue() });
+		expect(counters.limiter_calls_total - before).toBe(2);
+		expect((await messageState(nextJob.id))?.status).toBe("sent");
+		// And now the limit is spent: a third message is rejected (the test can fail).
+		const third = await job(next.id, next.domain)();
+		await runQueue("mq-send", [third], { SEND_QUEUE: new RecordingQueue() });
+		expect((await messageState(third.id))?.status).toBe("rejected");
+	});
+
 	it("costs no global call without global limits, and one per batch with them", async () => {
 		const a = await createWorkspace();
 		const b = await createWorkspace();

@@ -33,8 +33,8 @@ export class WorkspaceLimiter extends DurableObject<Env> implements WorkspaceLim
 		return this.limits.configure(workspaceId, config);
 	}
 
-	reserve(workspaceId: string, items: ReserveItem[]): Promise<ReserveResult> {
-		return this.limits.reserve(workspaceId, items);
+	reserve(workspaceId: string, items: ReserveItem[], giveBack?: Release[]): Promise<ReserveResult> {
+		return this.limits.reserve(workspaceId, items, giveBack);
 	}
 
 	release(workspaceId: string, release: Release): Promise<void> {

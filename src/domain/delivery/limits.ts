@@ -64,6 +64,14 @@ function parseHeaders(json: string | undefined): Record<string, string> {
 
 type Grant = { target: string; at: number; keys: string[] };
 
+/**
+ * Units of the global instance waiting to be given back with this isolate's next global reserve
+ * (one call per batch, not one more): lost if the isolate ends first, which only makes the global
+ * limit stricter until their window passes. Bounded.
+ */
+const pendingGlobal: Release[] = [];
+const PENDING_GLOBAL_MAX = 1_000;
+
 /** One reserve call; unreachable → every item held LIMITER_UNAVAILABLE_HOLD_MS (closed, without loss). */
 async function reserveAt(
 	limiter: Env["WORKSPACE_LIMITER"],
@@ -71,9 +79,11 @@ async function reserveAt(
 	items: ReserveItem[],
 	now: number,
 ): Promise<ReserveResult> {
+	const giveBack = target === GLOBAL_LIMITER_ID ? pendingGlobal.splice(0) : [];
 	try {
 		count("limiter_calls_total");
-		return await getStub(limiter, limiterName(target)).reserve(target, items);
+		const stub = getStub(limiter, limiterName(target));
+		return await (giveBack.length > 0 ? stub.reserve(target, items, giveBack) : stub.reserve(target, items));
 	} catch (error) {
 		// Closed, but without loss: a hard quota must not be overrun while its counter is unreachable,
 		// so the messages wait a little and come back (no attempt is spent).
@@ -86,6 +96,11 @@ async function reserveAt(
 }
 
 async function releaseAll(limiter: Env["WORKSPACE_LIMITER"], returns: Map<string, Release>): Promise<void> {
+	const global = returns.get(GLOBAL_LIMITER_ID);
+	if (global) {
+		returns.delete(GLOBAL_LIMITER_ID);
+		if (pendingGlobal.length < PENDING_GLOBAL_MAX) pendingGlobal.push(global);
+	}
 	await Promise.all(
 		[...returns].map(async ([target, release]) => {
 			try {

@@ -39,8 +39,9 @@ export class WorkspaceLimits implements WorkspaceLimiterApi {
 		this.engine.setConfig(config, this.clock());
 	}
 
-	async reserve(workspaceId: string, items: ReserveItem[]): Promise<ReserveResult> {
+	async reserve(workspaceId: string, items: ReserveItem[], giveBack: Release[] = []): Promise<ReserveResult> {
 		const config = await this.current(workspaceId);
+		for (const r of giveBack) this.engine.release(r);
 		return this.engine.reserve(config, items, this.clock());
 	}
 

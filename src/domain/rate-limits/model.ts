@@ -143,7 +143,8 @@ export type LimitUsage = LimitDef & { used: number; remaining: number; resetAt: 
 /** The WorkspaceLimiter's RPC surface, as the domain calls it. Every method carries the workspace id. */
 export interface WorkspaceLimiterApi {
 	configure(workspaceId: string, config: LimiterConfig): Promise<void>;
-	reserve(workspaceId: string, items: ReserveItem[]): Promise<ReserveResult>;
+	/** `giveBack`: units returned with this call instead of a release call of their own (the global instance's). */
+	reserve(workspaceId: string, items: ReserveItem[], giveBack?: Release[]): Promise<ReserveResult>;
 	release(workspaceId: string, release: Release): Promise<void>;
 	admit(workspaceId: string, request: AdmitRequest): Promise<AdmitResult>;
 	usage(workspaceId: string): Promise<LimitUsage[]>;
