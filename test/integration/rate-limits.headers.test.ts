@@ -116,6 +116,24 @@ describe("X-RateLimit-* on every authenticated response", () => {
 		expect(queue.sent).toHaveLength(2);
 	});
 
+	it("when the one call fails, the request is admitted (fail open) and the headers say the count is unknown", async () => {
+		const ws = await createWorkspace();
+		await put(ws.key, [{ scope: "api_key", window: "hour", limit: 100 }]);
+		const down = new Proxy(env.WORKSPACE_LIMITER, {
+			get(target, prop) {
+				if (prop === "get") return () => ({ admit: () => Promise.reject(new Error("limiter down")) });
+				const value: unknown = Reflect.get(target, prop);
+				return typeof value === "function" ? value.bind(target) : value;
+			},
+		});
+		const res = await request("/v1/queues", { key: ws.key, env: { WORKSPACE_LIMITER: down } });
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-ratelimit-limit")).toBe("unknown");
+		expect(res.headers.get("x-ratelimit-remaining")).toBe("unknown");
+		expect(res.headers.get("x-ratelimit-scope")).toBe("unavailable");
+		expect(res.headers.get("x-ratelimit-reset")).toMatch(/^\d+$/);
+	});
+
 	it("over a request limit: 429 with Retry-After and the envelope on /v1, Retry-After on the compat surface", async () => {
 		const ws = await createWorkspace();
 		await put(ws.key, [{ scope: "api_key", window: "minute", limit: 1 }]);

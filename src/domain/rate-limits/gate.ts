@@ -84,31 +84,6 @@ export class LimitGate {
 	}
 }
 
-/**
- * The X-RateLimit-* headers of every authenticated response (docs/rate-limits.md "Headers"): the
- * most constraining limit the request's one call evaluated, exactly; with no call, nothing could
- * refuse the request, and the headers say `unlimited` rather than make up a count.
- * X-RateLimit-Scope says which: `api_key`, `send`, `none`, or `unavailable` (the call failed).
- */
-export function rateLimitHeaders(gate: LimitGate, now = Date.now()): Record<string, string> {
-	const nowSeconds = String(Math.ceil(now / 1000));
-	if (gate.state) {
-		return {
-			"X-RateLimit-Limit": String(gate.state.limit),
-			"X-RateLimit-Remaining": String(gate.state.remaining),
-			"X-RateLimit-Reset": String(Math.ceil(gate.state.resetAt / 1000)),
-			"X-RateLimit-Scope": gate.evaluated(),
-		};
-	}
-	const word = gate.unavailable ? "unknown" : "unlimited";
-	return {
-		"X-RateLimit-Limit": word,
-		"X-RateLimit-Remaining": word,
-		"X-RateLimit-Reset": nowSeconds,
-		"X-RateLimit-Scope": gate.unavailable ? "unavailable" : "none",
-	};
-}
-
 export function rateLimited(refusal: Refusal, what = "This request"): ApiError {
 	const seconds = retryAfterSeconds(refusal.retryAt);
 	return new ApiError("rate_limited", `${what} is over a rate limit (${refusal.reason}); retry in ${seconds} s.`);

@@ -4,7 +4,7 @@
 // checks hard send limits), any other route has it called here before its handler. The headers and
 // Retry-After are written on the way out, whatever the handler answered.
 import { createMiddleware } from "hono/factory";
-import { LimitGate, rateLimitHeaders, retryAfterSeconds } from "../../domain/rate-limits/gate";
+import { LimitGate, retryAfterSeconds } from "../../domain/rate-limits/gate";
 import type { AppEnv } from "../context";
 
 export function rateLimit(sends: boolean) {
@@ -31,4 +31,29 @@ export function rateLimit(sends: boolean) {
 			}
 		}
 	});
+}
+
+/**
+ * The X-RateLimit-* headers of every authenticated response (docs/rate-limits.md "Headers"): the
+ * most constraining limit the request's one call evaluated, exactly; with no call, nothing could
+ * refuse the request, and the headers say `unlimited` rather than make up a count.
+ * X-RateLimit-Scope says which: `api_key`, `send`, `none`, or `unavailable` (the call failed).
+ */
+export function rateLimitHeaders(gate: LimitGate, now = Date.now()): Record<string, string> {
+	const nowSeconds = String(Math.ceil(now / 1000));
+	if (gate.state) {
+		return {
+			"X-RateLimit-Limit": String(gate.state.limit),
+			"X-RateLimit-Remaining": String(gate.state.remaining),
+			"X-RateLimit-Reset": String(Math.ceil(gate.state.resetAt / 1000)),
+			"X-RateLimit-Scope": gate.evaluated(),
+		};
+	}
+	const word = gate.unavailable ? "unknown" : "unlimited";
+	return {
+		"X-RateLimit-Limit": word,
+		"X-RateLimit-Remaining": word,
+		"X-RateLimit-Reset": nowSeconds,
+		"X-RateLimit-Scope": gate.unavailable ? "unavailable" : "none",
+	};
 }
