@@ -1,4 +1,4 @@
-// Routes a queue batch to its consumer by queue name (`mq-<kind>[-dlq][-<environment>]`).
+// Routes a queue batch to its consumer by queue name (`mq-<kind>[-high][-dlq][-<environment>]`).
 
 import { gatewayBreakers } from "../src/domain/delivery/breakers";
 import { consumeSendDeadLetters } from "../src/domain/delivery/dead-letters";
@@ -7,13 +7,16 @@ import { consumeEventBatch } from "../src/domain/events/consumer";
 import { consumeWebhookBatch } from "../src/domain/events/webhooks";
 import { deliverInboundWebhooks } from "../src/domain/inbound/webhook-delivery";
 import { isInboundWebhookJob } from "../src/domain/inbound/webhook-job";
+import { sendQueues } from "../src/domain/messages/bands";
 import { type Env, loadConfig } from "../src/env";
 
 export type QueueKind = "send" | "send-dlq" | "events" | "events-dlq" | "webhooks" | "webhooks-dlq";
 
 export function queueKind(name: string): QueueKind | null {
-	const match = name.match(/^mq-(send|events|webhooks)(-dlq)?(?:-(?:staging|production))?$/);
-	return match ? (`${match[1]}${match[2] ?? ""}` as QueueKind) : null;
+	// `mq-send-high` (the high-priority band, src/domain/messages/bands.ts) is a send queue too.
+	const match = name.match(/^mq-(send|events|webhooks)(-high)?(-dlq)?(?:-(?:staging|production))?$/);
+	if (!match || (match[2] && (match[1] !== "send" || match[3]))) return null;
+	return `${match[1]}${match[3] ?? ""}` as QueueKind;
 }
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -25,7 +28,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promi
 			return consumeSendBatch(batch, {
 				breakers: (plan) => gatewayBreakers(env.GATEWAY_BREAKER, plan),
 				db: env.DB,
-				sendQueue: env.SEND_QUEUE,
+				sendQueue: sendQueues(env),
 				deadLetter: env.SEND_DLQ,
 				events,
 				limiter: env.WORKSPACE_LIMITER,

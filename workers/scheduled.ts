@@ -4,10 +4,12 @@
 // their issues land. `npm start` ticks it locally (wrangler dev runs no cron by itself), and once at
 // start-up with the cron `@startup`, which in development means "no consumer is alive": everything
 // unfinished is orphaned.
+
 import { createDb } from "../src/db/client";
 import { type SweepResult, sweepAllOrphans, sweepStranded } from "../src/domain/delivery/recovery";
 import { recheckDueDomains } from "../src/domain/domain-checks/verify";
 import { runHealthChecks } from "../src/domain/gateway-health";
+import { sendQueues } from "../src/domain/messages/bands";
 import { purgeDeletedWorkspaces } from "../src/domain/platform/purge";
 import { evaluateReputation } from "../src/domain/reputation/evaluate";
 import { type Env, loadConfig } from "../src/env";
@@ -36,7 +38,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
 	const startup = controller.cron === STARTUP_CRON && config.ENVIRONMENT === "development";
 	const tasks: Record<string, () => Promise<unknown>> = {
 		recovery: async () => {
-			const deps = { db: env.DB, sendQueue: env.SEND_QUEUE, events };
+			const deps = { db: env.DB, sendQueue: sendQueues(env), events };
 			logSweep(startup ? await sweepAllOrphans(deps, Date.now()) : await sweepStranded(deps, Date.now()), startup);
 		},
 		purge: () => purgeDeletedWorkspaces({ db: env.DB, bodies: env.BODIES }, Date.now()),

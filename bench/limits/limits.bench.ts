@@ -2,7 +2,7 @@
 // of 100 (reserveForBatch, then release of what was not sent, exactly as the send consumer calls
 // them), four batches at a time as parallel consumers would. Two arrival orders: grouped (each
 // workspace's mail arrives together, as the batch API enqueues it) and interleaved (every batch mixes
-// all 20 workspaces, the worst case). Reports limiter calls per message (from the
+// all 20 workspaces, the worst case), and grouped again with global (platform) limits configured. Reports limiter calls per message (from the
 // `limiter_calls_total` counter) and the time the limiter step adds to a batch, p50/p99. Then the
 // whole consumer on the same 2,000 messages with and without the limiter, for the added latency as a
 // ratio. Figures go to stdout; nothing is asserted.
@@ -10,6 +10,7 @@ import { env } from "cloudflare:workers";
 import { it } from "vitest";
 import { type LimitItem, reserveForBatch } from "../../src/domain/delivery/limits";
 import { pushLimiterConfig } from "../../src/domain/queues/config";
+import { putPlatformLimits } from "../../src/domain/rate-limits/platform";
 import { counters } from "../../src/lib/metrics";
 import { job } from "../../test/helpers/delivery";
 import { RecordingQueue, runQueue } from "../../test/helpers/worker";
@@ -56,7 +57,7 @@ function batches(workspaces: string[], order: "grouped" | "interleaved", tag: st
 	return out;
 }
 
-async function runOrder(workspaces: string[], order: "grouped" | "interleaved") {
+async function runOrder(workspaces: string[], order: "grouped" | "interleaved", global = false) {
 	const list = batches(workspaces, order, `${order}-`);
 	const before = counters.limiter_calls_total;
 	const times: number[] = [];
@@ -69,11 +70,11 @@ async function runOrder(workspaces: string[], order: "grouped" | "interleaved") 
 			for (let b = next++; b < list.length; b = next++) {
 				const batch = list[b] ?? [];
 				const t0 = performance.now();
-				const limits = await reserveForBatch(env.WORKSPACE_LIMITER, batch);
+				const limits = await reserveForBatch(env.WORKSPACE_LIMITER, batch, Date.now(), { global });
 				// As the consumer does after outcomes: a few granted messages were not sent (1 in 50 here).
 				await limits.release(batch.filter((_, i) => i % 50 === 0).map((m) => m.id));
 				// One reserve per workspace in the batch; the rest of the counter's calls are releases.
-				reserveCalls += new Set(batch.map((m) => m.workspaceId)).size;
+				reserveCalls += new Set(batch.map((m) => m.workspaceId)).size + (global ? 1 : 0);
 				times.push(performance.now() - t0);
 				deferred += batch.filter((m) => limits.instead(m.id) !== null).length;
 			}
@@ -82,7 +83,7 @@ async function runOrder(workspaces: string[], order: "grouped" | "interleaved") 
 	const calls = counters.limiter_calls_total - before;
 	times.sort((a, b) => a - b);
 	return {
-		order,
+		order: global ? `${order}, with a global limit` : order,
 		messages: MESSAGES,
 		batches: list.length,
 		limiter_calls: calls,
@@ -114,6 +115,15 @@ it("bench: limits", async () => {
 	// Each order gets its own 20 workspaces, so neither starts with windows the other filled.
 	const grouped = await runOrder(await setUp(), "grouped");
 	const interleaved = await runOrder(await setUp(), "interleaved");
+	// The same grouped run with global (platform) limits configured: one more reserve per batch, to
+	// the `global` instance, in parallel with the workspace's; its give-backs ride on the next one.
+	const deps = { db: env.DB, limiter: env.WORKSPACE_LIMITER };
+	await putPlatformLimits(deps, [
+		{ window: "hour", limit: 10_000_000, kind: "soft" },
+		{ window: "day", limit: 100_000_000, kind: "hard" },
+	]);
+	const groupedGlobal = await runOrder(await setUp(), "grouped", true);
+	await putPlatformLimits(deps, []);
 	// Warm both paths once, then measure alternately so machine noise hits both.
 	await consumerRun(true);
 	const without = await consumerRun(false);
@@ -121,6 +131,7 @@ it("bench: limits", async () => {
 	const result = {
 		grouped,
 		interleaved,
+		grouped_global: groupedGlobal,
 		consumer_batch_ms: {
 			without_limiter: without,
 			with_limiter: withLimiter,

@@ -268,6 +268,18 @@ export const rateLimits = sqliteTable(
 	(t) => [index("rate_limits_workspace").on(t.workspaceId, t.scope)],
 );
 
+/**
+ * Platform-wide (global) rate limits, set by operators (PUT /v1/platform/rate-limits): every
+ * workspace's mail counts against them, in the one `global` limiter instance (docs/rate-limits.md).
+ */
+export const platformRateLimits = sqliteTable("platform_rate_limits", {
+	id: text("id").primaryKey(),
+	window: text("window", { enum: ["second", "minute", "hour", "day"] }).notNull(),
+	limit: integer("limit").notNull(),
+	kind: text("kind", { enum: ["soft", "hard"] }).notNull(),
+	createdAt: createdAt(),
+});
+
 export const routingRules = sqliteTable(
 	"routing_rules",
 	{

@@ -49,3 +49,25 @@ export async function sendAll(
 	);
 	return durable;
 }
+
+/**
+ * One producer over two Cloudflare Queues: what `isHigh` picks goes to `high`, the rest to `normal`
+ * (a `sendBatch` is split in two). Without a `high` binding, everything goes to `normal`.
+ */
+export function bandedQueue(normal: Queue, high: Queue | undefined, isHigh: (body: unknown) => boolean): Queue {
+	if (!high || high === normal) return normal;
+	return {
+		send: (body, options) => (isHigh(body) ? high : normal).send(body, options),
+		async sendBatch(messages, options) {
+			const list = [...messages];
+			const up = list.filter((m) => isHigh(m.body));
+			const rest = list.filter((m) => !isHigh(m.body));
+			const [first] = await Promise.all([
+				rest.length > 0 || up.length === 0 ? normal.sendBatch(rest, options) : null,
+				up.length > 0 ? high.sendBatch(up, options) : null,
+			]);
+			return first ?? { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
+		},
+		metrics: () => normal.metrics(),
+	};
+}

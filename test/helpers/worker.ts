@@ -83,7 +83,10 @@ export type RequestOptions = {
 };
 
 export function testEnv(overrides: Partial<Env> = {}): Env {
-	return { ...env, ...overrides } as Env;
+	// A test that records the send queue records both priority bands in it, unless it records the
+	// high band (mq-send-high, src/domain/messages/bands.ts) on its own.
+	const bands = overrides.SEND_QUEUE && !overrides.SEND_QUEUE_HIGH ? { SEND_QUEUE_HIGH: overrides.SEND_QUEUE } : {};
+	return { ...env, ...bands, ...overrides } as Env;
 }
 
 export async function request(path: string, options: RequestOptions = {}): Promise<Response> {

@@ -46,6 +46,7 @@ function bodyFor(route: { method: string; path: string }) {
 	if (route.path === "/v1/platform/suppressions" && route.method === "POST") {
 		return { email: SUPPRESSED, reason: "manual" };
 	}
+	if (route.path.endsWith("/rate-limits")) return route.method === "PUT" ? { limits: [] } : undefined;
 	if (route.method === "PATCH") return { name: "Renamed" };
 	if (route.method !== "POST") return undefined;
 	return route.path.endsWith("/api-keys") ? {} : { slug: uniqueSlug("sec") };
@@ -79,6 +80,7 @@ describe("the platform API's guard", () => {
 		expect(platformRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
 			"DELETE /v1/platform/suppressions/:email",
 			"DELETE /v1/platform/workspaces/:id",
+			"GET /v1/platform/rate-limits",
 			"GET /v1/platform/suppressions",
 			"GET /v1/platform/suppressions/:email",
 			"GET /v1/platform/workspaces",
@@ -88,6 +90,7 @@ describe("the platform API's guard", () => {
 			"POST /v1/platform/suppressions",
 			"POST /v1/platform/workspaces",
 			"POST /v1/platform/workspaces/:id/api-keys",
+			"PUT /v1/platform/rate-limits",
 		]);
 	});
 

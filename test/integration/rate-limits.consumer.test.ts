@@ -1,38 +1,15 @@
 // Limits in the send consumer: a soft limit holds mail (no attempt spent) until its window opens and
 // never loses it, a hard one rejects with the reason, units of unsent mail are given back, and a
 // batch costs one limiter call per workspace.
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { limiterName } from "../../src/domain/rate-limits/model";
-import { getStub } from "../../src/lib/durable-objects";
 import { counters } from "../../src/lib/metrics";
 import { eventTypes, job, messageState, recipientStates } from "../helpers/delivery";
+import { age } from "../helpers/limits";
 import { RecordingQueue, request, runQueue } from "../helpers/worker";
 import { createWorkspace } from "../helpers/workspace";
 
 const put = (key: string, limits: unknown[]) => request("/v1/rate-limits", { key, method: "PUT", body: { limits } });
-
-/** Moves every counted unit of the workspace `ms` into the past, as the clock moving on would. */
-async function age(workspaceId: string, ms: number): Promise<void> {
-	const stub = getStub(env.WORKSPACE_LIMITER, limiterName(workspaceId));
-	await runInDurableObject(stub, (_instance, state) => {
-		const rows = state.storage.sql
-			.exec<{ key: string; slice: number; window: string }>("SELECT key, slice, window FROM counters")
-			.toArray();
-		const sliceMs: Record<string, number> = { second: 50, minute: 1000, hour: 60_000, day: 900_000 };
-		for (const r of rows) {
-			const shift = Math.ceil(ms / (sliceMs[r.window] ?? 1));
-			state.storage.sql.exec(
-				"UPDATE counters SET slice = slice - ?3, expires_at = expires_at - ?4 WHERE key = ?1 AND slice = ?2",
-				r.key,
-				r.slice,
-				shift,
-				ms,
-			);
-		}
-	});
-}
 
 describe("limits in the send consumer", () => {
 	it("holds mail over a soft limit without spending an attempt, then sends it when the window opens", async () => {

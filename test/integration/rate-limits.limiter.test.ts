@@ -47,11 +47,15 @@ describe("sliding windows with a fake clock", () => {
 			}
 			// Half an hour later the window still holds all ten.
 			expect(kinds(engine.reserve(config, items(1, "app@x.test", null, "a"), T0 + 30 * MINUTE))).toEqual({ defer: 1 });
-			// Once it has rolled past the first ten, ten more fit (the one at +30 min was never counted).
+			// Once it has rolled past the first ten, ten more fit (the one at +30 min was never counted), but
+			// the six that wait keep their places: new mail gets the other four...
 			expect(kinds(engine.reserve(config, items(11, "app@x.test", null, "b"), T0 + HOUR + MINUTE))).toEqual({
-				go: 10,
-				defer: 1,
+				go: 4,
+				defer: 7,
 			});
+			// ...and the six, back when they were told, find their units.
+			const back = [...items(15).slice(10), ...items(1, "app@x.test", null, "a")];
+			expect(kinds(engine.reserve(config, back, T0 + HOUR + MINUTE))).toEqual({ go: 6 });
 		});
 	});
 
@@ -105,6 +109,39 @@ describe("sliding windows with a fake clock", () => {
 			const slow = engine.reserve({ limits: [], queues: config.queues }, items(3, "a@x.test", "q_slow", "s"), T0);
 			expect(kinds(slow)).toEqual({ go: 2, defer: 1 });
 			expect(slow.decisions.s2).toMatchObject({ reason: "rate limit reached: queue q_slow minute soft limit 2" });
+		});
+	});
+
+	it("keeps priority across calls: later high-priority mail is served before low-priority mail that waited", async () => {
+		const config: LimiterConfig = {
+			limits: [{ scope: "workspace", key: null, window: "hour", limit: 4, kind: "soft" }],
+			queues: [
+				{ id: "q_low", priority: 1, ratePerMinute: null },
+				{ id: "q_high", priority: 9, ratePerMinute: null },
+			],
+		};
+		await withEngine((engine) => {
+			expect(kinds(engine.reserve(config, items(4, "a@x.test", "q_low", "sent"), T0))).toEqual({ go: 4 });
+			expect(kinds(engine.reserve(config, items(4, "a@x.test", "q_low", "low"), T0 + MINUTE))).toEqual({ defer: 4 });
+			// The urgent mail arrives later; it waits too, but ahead of the low-priority mail.
+			expect(kinds(engine.reserve(config, items(2, "a@x.test", "q_high", "high"), T0 + 10 * MINUTE))).toEqual({
+				defer: 2,
+			});
+			// The window opens. The low-priority mail happens to reach the limiter first: two units stay
+			// reserved for the two urgent messages, so only two low ones go...
+			const at = T0 + HOUR + 2 * MINUTE;
+			const low = engine.reserve(config, items(4, "a@x.test", "q_low", "low"), at);
+			expect(kinds(low)).toEqual({ go: 2, defer: 2 });
+			// ...and the urgent ones, arriving after, still find theirs.
+			expect(kinds(engine.reserve(config, items(2, "a@x.test", "q_high", "high"), at))).toEqual({ go: 2 });
+		});
+		// The control: without the urgent mail waiting, the same call sends all four low ones.
+		await withEngine((engine) => {
+			engine.reserve(config, items(4, "a@x.test", "q_low", "sent"), T0);
+			engine.reserve(config, items(4, "a@x.test", "q_low", "low"), T0 + MINUTE);
+			expect(kinds(engine.reserve(config, items(4, "a@x.test", "q_low", "low"), T0 + HOUR + 2 * MINUTE))).toEqual({
+				go: 4,
+			});
 		});
 	});
 

@@ -20,9 +20,9 @@ export type PrincipalRow = {
 	/** The workspace's domains that may not send, each with why: its failure reason, or "pending". */
 	unverifiedDomains: Record<string, string>;
 	/** Issue 9: the workspace's named queues, to resolve `"queue"` on send without a D1 read. */
-	queues: { id: string; name: string }[];
+	queues: { id: string; name: string; priority?: number }[];
 	/** Issue 9: whether the HTTP path must ask the WorkspaceLimiter (docs/rate-limits.md). */
-	limitFlags: { requestLimit: boolean; hardSend: boolean };
+	limitFlags: { requestLimit: boolean; hardSend: boolean; globalHard?: boolean };
 };
 
 type RawPrincipal = {
@@ -41,6 +41,7 @@ type RawPrincipal = {
 	/** Absent only from rows built by hand (tests of the cache). */
 	queues?: string;
 	limit_flags?: string;
+	global_hard?: number;
 };
 
 export async function findPrincipalByHash(d1: D1Database, keyHash: string): Promise<PrincipalRow | null> {
@@ -56,11 +57,12 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 			   (SELECT json_group_object(d.name, COALESCE(d.failure_reason, d.status)) FROM domains d
 			     WHERE d.workspace_id = k.workspace_id AND d.status != 'verified')
 			     AS unverified_domains,
-			   (SELECT json_group_array(json_object('id', q.id, 'name', q.name)) FROM queues q WHERE q.workspace_id = k.workspace_id)
+			   (SELECT json_group_array(json_object('id', q.id, 'name', q.name, 'priority', q.priority)) FROM queues q WHERE q.workspace_id = k.workspace_id)
 			     AS queues,
 			   (SELECT json_group_array(json_object('scope', r.scope, 'key', r.key, 'kind', r.kind)) FROM rate_limits r
 			     WHERE r.workspace_id = k.workspace_id AND ((r.scope = 'api_key' AND (r.key IS NULL OR r.key = k.id)) OR r.kind = 'hard'))
-			     AS limit_flags
+			     AS limit_flags,
+			   (SELECT COUNT(*) FROM platform_rate_limits p WHERE p.kind = 'hard') AS global_hard
 			 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 			 WHERE k.key_hash = ?1`,
 		)
@@ -80,8 +82,11 @@ export async function findPrincipalByHash(d1: D1Database, keyHash: string): Prom
 		verifiedDomains: JSON.parse(row.verified_domains) as string[],
 		verifiedParentDomains: JSON.parse(row.verified_parent_domains) as string[],
 		unverifiedDomains: JSON.parse(row.unverified_domains) as Record<string, string>,
-		queues: JSON.parse(row.queues ?? "[]") as { id: string; name: string }[],
-		limitFlags: limitFlags(JSON.parse(row.limit_flags ?? "[]") as { scope: string; kind: string }[]),
+		queues: JSON.parse(row.queues ?? "[]") as { id: string; name: string; priority?: number }[],
+		limitFlags: limitFlags(
+			JSON.parse(row.limit_flags ?? "[]") as { scope: string; kind: string }[],
+			row.global_hard ?? 0,
+		),
 	};
 }
 
@@ -150,9 +155,11 @@ export async function rotateApiKey(
 	return created;
 }
 
-function limitFlags(rows: { scope: string; kind: string }[]): PrincipalRow["limitFlags"] {
+function limitFlags(rows: { scope: string; kind: string }[], globalHard: number): PrincipalRow["limitFlags"] {
 	return {
 		requestLimit: rows.some((r) => r.scope === "api_key"),
-		hardSend: rows.some((r) => r.scope !== "api_key" && r.kind === "hard"),
+		// A global (platform) hard limit is checked on the send path too, through the workspace's object.
+		hardSend: globalHard > 0 || rows.some((r) => r.scope !== "api_key" && r.kind === "hard"),
+		globalHard: globalHard > 0,
 	};
 }

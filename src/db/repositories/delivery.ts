@@ -86,7 +86,14 @@ export type GatewayRow = {
 };
 
 /** What routing and retries need of a named queue. */
-export type QueueRow = { id: string; strategy: string | null; max_retries: number; retry_delays: string };
+export type QueueRow = {
+	id: string;
+	strategy: string | null;
+	max_retries: number;
+	retry_delays: string;
+	/** Issue 9: the queue's priority (1–10): the priority band of its redrives and global limits. */
+	priority: number;
+};
 
 /** What routing needs of a workspace; `reputation_state` (issue 11) says whether it is throttled. */
 export type WorkspaceRow = {
@@ -280,7 +287,7 @@ export async function materializeAndClaim(db: D1Database, input: ClaimInput): Pr
 			)
 			.bind(JSON.stringify(input.workspaceIds)),
 		db
-			.prepare(`SELECT id, strategy, max_retries, retry_delays FROM queues WHERE workspace_id IN (${IN_IDS})`)
+			.prepare(`SELECT id, strategy, max_retries, retry_delays, priority FROM queues WHERE workspace_id IN (${IN_IDS})`)
 			.bind(JSON.stringify(input.workspaceIds)),
 	]);
 	count("d1_write_batches_total");

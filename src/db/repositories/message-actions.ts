@@ -7,7 +7,8 @@ import type { EventRow } from "./events";
 const EVENT_COLUMNS = "id, workspace_id, message_id, recipient, type, data, created_at";
 const PENDING_RECIPIENT = "('queued','deferred','processing')";
 
-export type ActionState = { status: string; lease_expires_at: number | null };
+/** `priority` (retry only): the message's queue's, which picks the redrive's band (issue 9). */
+export type ActionState = { status: string; lease_expires_at: number | null; priority?: number | null };
 export type ActionResult = { changed: boolean; events: EventRow[]; state: ActionState | null };
 
 /** Statuses a cancel takes, and a `processing` row whose lease has run out (its consumer is gone). */
@@ -114,7 +115,10 @@ export async function retryMessage(
 			)
 			.bind(id, workspaceId, now),
 		db
-			.prepare("SELECT status, lease_expires_at FROM messages WHERE id = ?1 AND workspace_id = ?2")
+			.prepare(
+				`SELECT status, lease_expires_at, (SELECT q.priority FROM queues q WHERE q.id = messages.queue_id) AS priority
+				 FROM messages WHERE id = ?1 AND workspace_id = ?2`,
+			)
 			.bind(id, workspaceId),
 	]);
 	count("d1_write_batches_total");

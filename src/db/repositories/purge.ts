@@ -34,7 +34,7 @@ export const PURGE_TABLES: Record<string, string> = {
 };
 
 /** Tables of the platform itself, holding no workspace's rows: a workspace's purge leaves them alone. */
-export const PLATFORM_TABLES: ReadonlySet<string> = new Set(["platform_suppressions"]);
+export const PLATFORM_TABLES: ReadonlySet<string> = new Set(["platform_suppressions", "platform_rate_limits"]);
 
 /** Workspaces whose deletion was requested before `cutoff`, oldest first. */
 export async function workspacesToPurge(d1: D1Database, cutoff: number, limit: number): Promise<string[]> {

@@ -52,3 +52,48 @@ export async function readLimiterConfig(db: D1Database, workspaceId: string): Pr
 		),
 	};
 }
+
+export type PlatformLimitRow = { window: LimitRow["window"]; limit: number; kind: LimitRow["kind"] };
+
+/** Replaces the platform's (global) limits in one transaction. */
+export async function replacePlatformLimits(db: D1Database, limits: readonly PlatformLimitRow[]): Promise<void> {
+	await db.batch([
+		db.prepare("DELETE FROM platform_rate_limits"),
+		db
+			.prepare(
+				`INSERT INTO platform_rate_limits (id, window, "limit", kind)
+				 SELECT json_extract(value,'$.id'), json_extract(value,'$.window'), json_extract(value,'$.limit'),
+				   json_extract(value,'$.kind')
+				 FROM json_each(?1)`,
+			)
+			.bind(JSON.stringify(limits.map((l) => ({ ...l, id: newId("rl") })))),
+	]);
+	count("d1_write_batches_total");
+}
+
+export async function readPlatformLimits(db: D1Database): Promise<PlatformLimitRow[]> {
+	const rows = await db.prepare(`SELECT window, "limit", kind FROM platform_rate_limits ORDER BY rowid`).all();
+	return (rows.results as PlatformLimitRow[]).map((r) => ({ window: r.window, limit: r.limit, kind: r.kind }));
+}
+
+/**
+ * Messages of the workspace sent since `since`, per From address (GET /api/rate-limit). The id bound
+ * (message ids are ULIDs, and mail is sent within its 72 h maximum age) keeps the scan on the
+ * (workspace_id, status, id) index to recent mail.
+ */
+export async function sentSinceBySender(
+	db: D1Database,
+	workspaceId: string,
+	since: number,
+	createdAfterId: string,
+): Promise<{ sender: string; sent: number }[]> {
+	const rows = await db
+		.prepare(
+			`SELECT lower(from_email) AS sender, COUNT(*) AS sent FROM messages
+			 WHERE workspace_id = ?1 AND status = 'sent' AND id >= ?2 AND sent_at >= ?3
+			 GROUP BY lower(from_email) ORDER BY sent DESC, sender LIMIT 1000`,
+		)
+		.bind(workspaceId, createdAfterId, since)
+		.all<{ sender: string; sent: number }>();
+	return rows.results;
+}

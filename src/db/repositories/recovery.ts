@@ -6,7 +6,10 @@ import type { EventRow } from "./events";
 
 export type StrandedReason = "lease_expired" | "deferred_overdue" | "queued_unclaimed";
 
-export type Stranded = { id: string; workspace_id: string; reason: StrandedReason };
+/** `priority`: the message's queue's (issue 9), null without a queue row; it picks the redrive's band. */
+export type Stranded = { id: string; workspace_id: string; reason: StrandedReason; priority?: number | null };
+
+const QUEUE_PRIORITY = "(SELECT q.priority FROM queues q WHERE q.id = messages.queue_id) AS priority";
 
 export type SweepInput = {
 	now: number;
@@ -44,19 +47,19 @@ export async function takeStranded(db: D1Database, input: SweepInput): Promise<T
 			.prepare(
 				`UPDATE messages SET status = 'deferred', lease_token = NULL, lease_expires_at = NULL, next_attempt_at = ?3,
 				   updated_at = ?3
-				 WHERE id IN (${STRANDED_QUERIES.lease_expired}) RETURNING id, workspace_id, 'lease_expired' AS reason`,
+				 WHERE id IN (${STRANDED_QUERIES.lease_expired}) RETURNING id, workspace_id, 'lease_expired' AS reason, ${QUEUE_PRIORITY}`,
 			)
 			.bind(input.leaseCutoff, input.limit, input.now),
 		db
 			.prepare(
 				`UPDATE messages SET next_attempt_at = ?3, updated_at = ?3
-				 WHERE id IN (${STRANDED_QUERIES.deferred_overdue}) RETURNING id, workspace_id, 'deferred_overdue' AS reason`,
+				 WHERE id IN (${STRANDED_QUERIES.deferred_overdue}) RETURNING id, workspace_id, 'deferred_overdue' AS reason, ${QUEUE_PRIORITY}`,
 			)
 			.bind(input.deferredCutoff, input.limit, input.now),
 		db
 			.prepare(
 				`UPDATE messages SET next_attempt_at = ?3, updated_at = ?3
-				 WHERE id IN (${STRANDED_QUERIES.queued_unclaimed}) RETURNING id, workspace_id, 'queued_unclaimed' AS reason`,
+				 WHERE id IN (${STRANDED_QUERIES.queued_unclaimed}) RETURNING id, workspace_id, 'queued_unclaimed' AS reason, ${QUEUE_PRIORITY}`,
 			)
 			.bind(input.queuedCutoff, input.limit, input.now),
 	]);

@@ -9,6 +9,7 @@ import { count } from "../../lib/metrics";
 import { sendAll } from "../../lib/queue-batches";
 import { MINUTE } from "../../lib/time";
 import { type EventQueues, publishEvents } from "../events/emitter";
+import { withPriority } from "../messages/bands";
 import type { RedriveJob } from "../messages/model";
 import { LEASE_MS } from "./retry";
 
@@ -58,13 +59,13 @@ export async function sweepStranded(deps: SweepDeps, now: number, options: { orp
 	});
 	const result: SweepResult = { ...emptyResult(), rowsRead, d1Ms };
 	if (stranded.length === 0) return result;
-	const jobs: RedriveJob[] = stranded.map((s) => ({
-		v: 1,
-		kind: "redrive",
-		id: s.id,
-		workspaceId: s.workspace_id,
-		reason: "recovered",
-	}));
+	// Each in the band of its queue's priority (messages/bands.ts).
+	const jobs: RedriveJob[] = stranded.map((s) =>
+		withPriority(
+			{ v: 1, kind: "redrive", id: s.id, workspaceId: s.workspace_id, reason: "recovered" } as RedriveJob,
+			s.priority ?? undefined,
+		),
+	);
 	// Rows whose redrive the queue refuses are due now: the next run takes them again after the grace.
 	const durable = await sendAll(deps.sendQueue, jobs);
 	const sent = stranded.filter((_, i) => durable[i]);

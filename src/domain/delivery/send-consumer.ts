@@ -15,7 +15,9 @@ import { sendAll } from "../../lib/queue-batches";
 import type { Envelope } from "../../providers/types";
 import { type EventQueues, publishEvents } from "../events/emitter";
 import type { VerpConfig } from "../inbound/verp";
+import { withPriority } from "../messages/bands";
 import { type AcceptedMessage, type QueueJob, queueJobSchema, type RedriveJob } from "../messages/model";
+import { platformLimitsActive } from "../rate-limits/platform";
 import { throttleOf } from "../reputation/model";
 import { type Breakers, type DispatchJob, dispatch, NO_BREAKERS } from "./dispatch";
 import { type GatewayDeps, GatewayPlan } from "./gateways";
@@ -128,9 +130,12 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 	// Issue 9 (delivery/limits.ts): one WorkspaceLimiter call per workspace of the batch, before any delivery.
 	const limits = await reserveForBatch(
 		deps.limiter,
-		mine.map(({ w, row }) => limitItem(row, w.message, claim.content)),
+		mine.map(({ w, row }) => limitItem(row, w.message, claim.content, claim.queues.get(row.queue_id ?? "")?.priority)),
 		Date.now(),
-		throttlesOf(claim),
+		{
+			global: mine.length > 0 && deps.limiter !== undefined && (await platformLimitsActive(deps.db)),
+			throttles: throttlesOf(claim),
+		},
 	);
 	const plan = new GatewayPlan(claim, deps.gateways);
 	const prepared = await Promise.all(
@@ -189,7 +194,7 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 	// Issue 9: units of messages that were granted but not sent go back to their limits.
 	await limits.release(attempts.filter((a) => a.outcome.status !== "sent").map((a) => a.outcome.id));
 
-	mine.forEach(({ w }, i) => {
+	mine.forEach(({ w, row }, i) => {
 		const a = attempts[i];
 		if (!a || !recorded.applied.has(w.job.id)) {
 			// The lease ran out and someone else claimed the row: that holder's outcome stands.
@@ -199,7 +204,9 @@ export async function consumeSendBatch(batch: MessageBatch<unknown>, deps: SendC
 		}
 		countOutcome(a);
 		if (a.retryInSeconds === null) w.queued.ack();
-		else if (a.retryInSeconds <= MAX_QUEUE_DELAY_SECONDS) later.push(redrive(w, "deferred", a.retryInSeconds));
+		else if (a.retryInSeconds <= MAX_QUEUE_DELAY_SECONDS)
+			// The queue's priority now (it may have changed since the job was made) picks the band.
+			later.push(redrive(w, "deferred", a.retryInSeconds, claim.queues.get(row.queue_id ?? "")?.priority));
 		// Further out than a queue delay reaches: the row waits in D1 with its next_attempt_at for the cron.
 		else w.queued.ack();
 	});
@@ -250,12 +257,10 @@ function secondsUntil(at: number, now: number): number {
 	return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil((at - now) / 1000)));
 }
 
-function redrive(w: Work, reason: RedriveJob["reason"], delaySeconds: number): Later {
-	return {
-		queued: w.queued,
-		job: { v: 1, kind: "redrive", id: w.job.id, workspaceId: w.job.workspaceId, reason },
-		delaySeconds,
-	};
+/** The next attempt of `w`, in the band of its queue's priority (known, or carried by its job). */
+function redrive(w: Work, reason: RedriveJob["reason"], delaySeconds: number, priority = w.job.priority): Later {
+	const job: RedriveJob = { v: 1, kind: "redrive", id: w.job.id, workspaceId: w.job.workspaceId, reason };
+	return { queued: w.queued, job: withPriority(job, priority), delaySeconds };
 }
 
 /** Puts the next attempts on the queue, then acks what they replace; a refused send retries the original. */

@@ -57,6 +57,7 @@ export async function prepareJob(
 	deps: SendDeps,
 	queueId?: string,
 ): Promise<PreparedJob> {
+	const priority = queueId ? sender.queues?.find((q) => q.id === queueId)?.priority : undefined;
 	const { id, acceptedAt } = identity;
 	const job: SendJob = {
 		v: 1,
@@ -69,6 +70,7 @@ export async function prepareJob(
 		...(queueId ? { queueId } : {}),
 		...(sender.source ? { source: sender.source } : {}),
 		...(sender.clientIp ? { clientIp: sender.clientIp } : {}),
+		...(priority !== undefined ? { priority } : {}),
 		message,
 	};
 	const body = JSON.stringify(job);

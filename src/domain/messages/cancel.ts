@@ -1,12 +1,14 @@
 // Cancel and retry of one message (POST /v1/emails/{id}/cancel, /retry; docs/api.md). Each is one D1
 // batch with its event row, published after the commit (events/emitter.ts). A message the consumer
 // holds under a live lease is not taken from it: the holder decides, and the caller gets a 409.
+
 import type { ActionResult } from "../../db/repositories/message-actions";
 import { cancelMessage, retryMessage } from "../../db/repositories/message-actions";
 import { ApiError, err, ok, type Result } from "../../errors";
 import { ulidTime, verifyMessageId } from "../../lib/ids";
 import { count } from "../../lib/metrics";
 import { type EventQueues, publishEvents } from "../events/emitter";
+import { withPriority } from "./bands";
 import type { RedriveJob } from "./model";
 import { PENDING_WINDOW_MS } from "./read";
 
@@ -60,7 +62,11 @@ export async function retryEmail(deps: ActionDeps, workspaceId: string, id: stri
 		return err(refusal(id, result, deps.now));
 	}
 	await publishEvents(result.events, deps.events);
-	const job: RedriveJob = { v: 1, kind: "redrive", id, workspaceId, reason: "recovered" };
+	// In the band of its queue's priority (messages/bands.ts).
+	const job = withPriority<RedriveJob>(
+		{ v: 1, kind: "redrive", id, workspaceId, reason: "recovered" },
+		result.state?.priority ?? undefined,
+	);
 	// The row is already due now: a redrive the queue refuses is picked up by the recovery sweep.
 	await deps.sendQueue.send(job).catch(() => count("retry_enqueue_failures_total"));
 	count("messages_retried_total");

@@ -55,6 +55,8 @@ export const sendJobSchema = z
 		source: z.enum(["api", "smtp"]).optional(),
 		/** The SMTP client's IP as the bridge reported it (X-Client-IP), for GET /v1/emails/{id}. */
 		clientIp: z.string().optional(),
+		/** The queue's priority when known: picks the Cloudflare Queue band (messages/bands.ts). */
+		priority: z.number().int().min(1).max(10).optional(),
 		/** The message itself when the job fits a queue message... */
 		message: acceptedMessageSchema.optional(),
 		/** ...otherwise the R2 key it was written to before the 202. */
@@ -76,6 +78,8 @@ export const redriveJobSchema = z.object({
 	id: z.string(),
 	workspaceId: z.string(),
 	reason: z.enum(["deferred", "lease_held", "not_due", "recovered", "suspended", "resumed"]),
+	/** The message's queue priority when known: picks the Cloudflare Queue band (messages/bands.ts). */
+	priority: z.number().int().min(1).max(10).optional(),
 });
 
 export type RedriveJob = z.infer<typeof redriveJobSchema>;

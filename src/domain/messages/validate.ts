@@ -20,7 +20,7 @@ export type Sender = {
 	/** Domains of the workspace that may not send, with why ("pending" or the failure reason). */
 	unverifiedDomains?: Readonly<Record<string, string>>;
 	/** Issue 9: the workspace's named queues, for `"queue"`. */
-	queues?: readonly { id: string; name: string }[];
+	queues?: readonly { id: string; name: string; priority?: number }[];
 	/** Set by the SMTP routes: the message's `source`, and the client's IP when the bridge reported it. */
 	source?: "smtp";
 	clientIp?: string | null;

@@ -24,6 +24,7 @@ import { count } from "../../lib/metrics";
 import { sendAll } from "../../lib/queue-batches";
 import { iso } from "../../lib/time";
 import { type EventQueues, publishEvents } from "../events/emitter";
+import { withPriority } from "../messages/bands";
 import type { RedriveJob } from "../messages/model";
 import { pushLimiterConfig } from "./config";
 
@@ -175,7 +176,10 @@ export async function resumeQueue(
 	while (released < RESUME_ENQUEUE_MAX) {
 		const page = await waitingIds(deps.db, workspaceId, id, after, 500);
 		if (page.length === 0) break;
-		const jobs: RedriveJob[] = page.map((mid) => ({ v: 1, kind: "redrive", id: mid, workspaceId, reason: "resumed" }));
+		// In the band of the queue's priority (messages/bands.ts).
+		const jobs: RedriveJob[] = page.map((mid) =>
+			withPriority({ v: 1, kind: "redrive", id: mid, workspaceId, reason: "resumed" } as RedriveJob, row.priority),
+		);
 		// A redrive the queue refuses is not lost: its row is due now, so the recovery sweep re-drives it.
 		const durable = await sendAll(deps.sendQueue, jobs);
 		released += durable.filter(Boolean).length;

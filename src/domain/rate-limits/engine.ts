@@ -6,7 +6,7 @@
 // Storage:
 //   counters(key, slice, window, n, expires_at)  units taken per counter key and time slice
 //   config(id = 1, json, loaded_at)             the workspace's limits and queues (LimiterConfig)
-// Counter keys: `w:<window>` workspace, `s:<window>:<sender>` sender, `k:<window>:<keyId>` API key,
+// Counter keys: `w:<window>` workspace, `g:<window>` global (only in the global instance), `s:<window>:<sender>` sender, `k:<window>:<keyId>` API key,
 // `q:<queueId>` queue per minute.
 import {
 	type AdmitRequest,
@@ -23,6 +23,7 @@ import {
 	type ReserveResult,
 	type Window,
 } from "./model";
+import { WaitList } from "./waiters";
 import { fitsAt, nextExpiry, oldestCounted, type Slices, sliceExpiry, sliceOf, used } from "./windows";
 
 /** A limit that applies to one message or request, with the counter it is counted in. */
@@ -34,8 +35,10 @@ export class LimiterEngine {
 	/** Slices read during one call, and what it adds to the current slice of each key. */
 	private loaded = new Map<string, { window: Window; slices: Slices }>();
 	private added = new Map<string, number>();
+	private readonly waiters: WaitList;
 
 	constructor(private readonly sql: SqlStorage) {
+		this.waiters = new WaitList(sql);
 		sql.exec(`CREATE TABLE IF NOT EXISTS counters (
 			key TEXT NOT NULL, slice INTEGER NOT NULL, window TEXT NOT NULL, n INTEGER NOT NULL, expires_at INTEGER NOT NULL,
 			PRIMARY KEY (key, slice))`);
@@ -69,38 +72,48 @@ export class LimiterEngine {
 		this.begin();
 		const priority = new Map(config.queues.map((q) => [q.id, q.priority]));
 		const prio = (i: ReserveItem) =>
-			i.queueId === null ? DEFAULT_PRIORITY : (priority.get(i.queueId) ?? DEFAULT_PRIORITY);
+			i.priority ?? (i.queueId === null ? DEFAULT_PRIORITY : (priority.get(i.queueId) ?? DEFAULT_PRIORITY));
 		// Higher priority first; the batch's own order among equals (Array.prototype.sort is stable).
 		const ordered = [...items].sort((a, b) => prio(b) - prio(a));
 		const decisions: Record<string, Decision> = {};
 		const taken: Record<string, string[]> = {};
-		const waiting = new Map<string, number>();
+		this.waiters.begin(now);
 		for (const item of ordered) {
+			const p = prio(item);
 			const applied = [...sendLimits(config, item.sender, item.queueId), ...throttleLimit(options)];
-			const over = applied.filter((a) => this.usedNow(a, now) + 1 > a.def.limit);
+			const keys = applied.map((a) => a.key);
+			const hard = applied.find((a) => a.def.kind === "hard" && this.usedNow(a, now) + 1 > a.def.limit);
+			if (hard) {
+				decisions[item.id] = { kind: "reject", reason: `rate limit reached: ${hard.name}` };
+				this.waiters.leave(keys, item.id, now);
+				continue;
+			}
+			// A soft limit has room for this message when the units counted and the places of messages
+			// waiting ahead of it (higher priority, or equal and waiting longer) leave one (waiters.ts).
+			const over: { a: Applied; ahead: number }[] = [];
+			for (const a of applied) {
+				const ahead = this.waiters.ahead(a.key, item.id, p, now);
+				if (this.usedNow(a, now) + ahead + 1 > a.def.limit) over.push({ a, ahead });
+			}
 			if (over.length === 0) {
 				for (const a of applied) this.add(a.key, a.def.window, now, 1);
 				decisions[item.id] = { kind: "go" };
-				taken[item.id] = applied.map((a) => a.key);
+				taken[item.id] = keys;
+				this.waiters.leave(keys, item.id, now);
 				continue;
 			}
-			const hard = over.find((a) => a.def.kind === "hard");
-			if (hard) {
-				decisions[item.id] = { kind: "reject", reason: `rate limit reached: ${hard.name}` };
-				continue;
-			}
-			// Deferred messages queue up behind each other: the k-th one waiting on a limit is due when
-			// k units have come free, so they do not all come back at the same instant.
+			// Due when the units for every place ahead of it and its own have come free, so deferred
+			// messages come back one after another in priority order, not all at the same instant.
 			let until = now;
-			for (const a of over) {
-				const need = (waiting.get(a.key) ?? 0) + 1;
-				waiting.set(a.key, need);
-				const at = fitsAt(this.slices(a.key, a.def.window, now), a.def.window, now, need, a.def.limit);
+			for (const { a, ahead } of over) {
+				const at = fitsAt(this.slices(a.key, a.def.window, now), a.def.window, now, ahead + 1, a.def.limit);
 				until = Math.max(until, at ?? now + windowMs(a.def.window));
 			}
+			for (const { a } of over) this.waiters.wait(a.key, item.id, p, until, now);
 			const first = over[0];
-			decisions[item.id] = { kind: "defer", until, reason: `rate limit reached: ${first ? first.name : "limit"}` };
+			decisions[item.id] = { kind: "defer", until, reason: `rate limit reached: ${first ? first.a.name : "limit"}` };
 		}
+		this.waiters.flush(now);
 		this.flush(now);
 		return { at: now, decisions, taken };
 	}
@@ -170,7 +183,10 @@ export class LimiterEngine {
 					oldestCounted(def.window, now),
 				)
 				.toArray()
-				.filter((r) => def.key !== null || def.scope === "workspace" || !hasOverride(config, def, r.key));
+				.filter(
+					(r) =>
+						def.key !== null || def.scope === "workspace" || def.scope === "global" || !hasOverride(config, def, r.key),
+				);
 			const slices: Slices = new Map();
 			for (const r of rows) slices.set(r.slice, (slices.get(r.slice) ?? 0) + r.n);
 			const u = used(slices, def.window, now);
@@ -266,6 +282,7 @@ export function sendLimits(config: LimiterConfig, sender: string, queueId: strin
 	const applied: Applied[] = [];
 	for (const def of config.limits) {
 		if (def.scope === "workspace") applied.push({ key: `w:${def.window}`, def, name: describeLimit(def) });
+		if (def.scope === "global") applied.push({ key: `g:${def.window}`, def, name: describeLimit(def) });
 	}
 	applied.push(...overridable(config, "sender", who, "s"));
 	const queue = queueId === null ? undefined : config.queues.find((q) => q.id === queueId);
@@ -300,6 +317,7 @@ function overridable(config: LimiterConfig, scope: "sender" | "api_key", who: st
 
 function counterPrefix(def: LimitDef): { from: string; to: string } {
 	if (def.scope === "workspace") return { from: `w:${def.window}`, to: `w:${def.window}\u0001` };
+	if (def.scope === "global") return { from: `g:${def.window}`, to: `g:${def.window}\u0001` };
 	const tag = def.scope === "sender" ? "s" : "k";
 	const base = `${tag}:${def.window}:${def.key ?? ""}`;
 	return def.key === null ? { from: base, to: `${tag}:${def.window};` } : { from: base, to: `${base}\u0001` };

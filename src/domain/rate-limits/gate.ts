@@ -13,7 +13,7 @@ import { type AdmitResult, limiterName, type RateState } from "./model";
 export type GateSubject = {
 	workspaceId: string;
 	keyId: string;
-	limitFlags: { requestLimit: boolean; hardSend: boolean };
+	limitFlags: { requestLimit: boolean; hardSend: boolean; globalHard?: boolean };
 };
 
 export type Refusal = { reason: string; retryAt: number };
@@ -24,12 +24,19 @@ export class LimitGate {
 	refused: Refusal | null = null;
 	/** The soonest time a refused send could go, for Retry-After. */
 	retryAt: number | null = null;
+	/** The one call was made and failed (the request was admitted: fail open). */
+	unavailable = false;
 	private called = false;
 
 	constructor(
 		private readonly limiter: Env["WORKSPACE_LIMITER"],
 		private readonly subject: GateSubject,
 	) {}
+
+	/** What the call's state describes: the key's request limit, or (without one) the hard send limits. */
+	evaluated(): "api_key" | "send" {
+		return this.subject.limitFlags.requestLimit ? "api_key" : "send";
+	}
 
 	/** Whether a request of this kind needs the limiter at all. */
 	needed(sends: boolean): boolean {
@@ -55,8 +62,10 @@ export class LimitGate {
 				keyId: this.subject.keyId,
 				request: f.requestLimit,
 				sends: wanted,
+				...(f.globalHard && wanted.length > 0 ? { global: true } : {}),
 			});
 		} catch (error) {
+			this.unavailable = true;
 			console.error("rate limiter unreachable, admitting", {
 				workspaceId: this.subject.workspaceId,
 				error: errorSummary(error),

@@ -50,16 +50,33 @@ export const limitSchema = z
 
 export type LimitInput = z.infer<typeof limitSchema>;
 
+/** A platform-wide limit (PUT /v1/platform/rate-limits): every workspace's mail counts against it. */
+export const platformLimitSchema = z
+	.strictObject({
+		scope: z.literal("global").optional(),
+		window: z.enum(WINDOWS),
+		limit: z.number().int().min(0).max(1_000_000_000),
+		kind: z.enum(["soft", "hard"]).optional(),
+	})
+	.superRefine((l, ctx) => {
+		if (l.window === "second") {
+			ctx.addIssue({ code: "custom", path: ["window"], message: "global limits are per minute, hour or day" });
+		}
+	});
+
+export type PlatformLimitInput = z.infer<typeof platformLimitSchema>;
+
 /** A limit as stored and evaluated: `key` null is the default for every sender / every key. */
 export type LimitDef = {
-	scope: LimitScope;
+	/** `global` only in the platform's own limiter instance (GLOBAL_LIMITER_ID). */
+	scope: LimitScope | "global";
 	key: string | null;
 	window: Window;
 	limit: number;
 	kind: "soft" | "hard";
 };
 
-export function toLimitDef(input: LimitInput): LimitDef {
+export function toLimitDef(input: LimitInput): LimitDef & { scope: LimitScope } {
 	const senderKey = input.scope === "sender" && input.key !== undefined ? input.key.toLowerCase() : input.key;
 	return {
 		scope: input.scope,
@@ -75,14 +92,17 @@ export type QueueLimit = { id: string; priority: number; ratePerMinute: number |
 
 export type LimiterConfig = { limits: LimitDef[]; queues: QueueLimit[] };
 
-/** One message of a consumer batch asking for a send slot. */
-export type ReserveItem = { id: string; sender: string; queueId: string | null };
+/**
+ * One message of a consumer batch asking for a send slot. `priority` (1–10), when given, is used
+ * instead of the limiter's own queue table: the global instance knows no workspace's queues.
+ */
+export type ReserveItem = { id: string; sender: string; queueId: string | null; priority?: number };
 
 /**
  * Limits a reserve call adds for this batch only (issue 11): `throttlePerMinute` is the reputation
  * throttle of a throttled workspace, a soft per-minute limit on all its messages (docs/reputation.md).
  */
-export type ReserveOptions = { throttlePerMinute?: number | null | undefined };
+export type ReserveOptions = { throttlePerMinute?: number | null | undefined; giveBack?: Release[] | undefined };
 
 export type Decision =
 	| { kind: "go" }
@@ -106,6 +126,11 @@ export type AdmitRequest = {
 	request: boolean;
 	/** Check (without counting) hard send limits for these messages, in order. */
 	sends: { sender: string; n: number }[];
+	/**
+	 * Also check the platform's hard limits: the workspace's object asks the global one itself, so
+	 * the request still makes one call.
+	 */
+	global?: boolean;
 };
 
 export type RateState = { limit: number; remaining: number; resetAt: number };
@@ -124,6 +149,10 @@ export type LimitUsage = LimitDef & { used: number; remaining: number; resetAt: 
 /** The WorkspaceLimiter's RPC surface, as the domain calls it. Every method carries the workspace id. */
 export interface WorkspaceLimiterApi {
 	configure(workspaceId: string, config: LimiterConfig): Promise<void>;
+	/**
+	 * `options.throttlePerMinute`: a reputation throttle counted as one more soft per-minute limit;
+	 * `options.giveBack`: units returned with this call instead of a release call of their own (the global instance's).
+	 */
 	reserve(workspaceId: string, items: ReserveItem[], options?: ReserveOptions): Promise<ReserveResult>;
 	release(workspaceId: string, release: Release): Promise<void>;
 	admit(workspaceId: string, request: AdmitRequest): Promise<AdmitResult>;
@@ -131,8 +160,14 @@ export interface WorkspaceLimiterApi {
 }
 
 export function limiterName(workspaceId: string): string {
-	return `ws:${workspaceId}`;
+	return workspaceId === GLOBAL_LIMITER_ID ? GLOBAL_LIMITER_ID : `ws:${workspaceId}`;
 }
+
+/**
+ * The platform's own limiter instance (a WorkspaceLimiter named `global`, never `ws:…`): it counts
+ * every workspace's mail against the global limits, and is called only when some are configured.
+ */
+export const GLOBAL_LIMITER_ID = "global";
 
 /** How a limit is named in reasons and errors: `sender vip@x.test day hard limit 100`. */
 export function describeLimit(l: LimitDef): string {

@@ -9,17 +9,28 @@ import { MissingKeyError } from "../../domain/compat/common";
 import { ApiError, err } from "../../errors";
 import type { AppEnv } from "../context";
 import { requireScope } from "./auth";
+import { rateLimit } from "./rate-limit";
 
 /** Finds the caller's key in the request (a header, Basic auth, a body field), or undefined. */
 export type KeyLocator = (c: Context<AppEnv>) => string | undefined;
 
-/** The guard of `authed(scope)` with the key taken from `locate`; no key at all raises MissingKeyError. */
+/**
+ * The guard of `authed(scope)` with the key taken from `locate`; no key at all raises MissingKeyError.
+ * Then the key's request limit and the X-RateLimit-* headers, as on /v1 (checked before the handler:
+ * hard send limits of compat sends are enforced by the consumer).
+ */
 export function requireKeyFrom(scope: ApiKeyScope, locate: KeyLocator, missing: string): MiddlewareHandler<AppEnv> {
-	return requireScope(scope, async (c, now) => {
+	const guard = requireScope(scope, async (c, now) => {
 		const secret = locate(c)?.trim();
 		if (!secret) return err(new MissingKeyError(missing));
 		return authenticateSecret(c.env.DB, secret, now);
 	});
+	const limits = rateLimit(false);
+	return async (c, next) => {
+		await guard(c, async () => {
+			await limits(c, next);
+		});
+	};
 }
 
 export const bearerKey: KeyLocator = (c) => c.req.header("authorization")?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];

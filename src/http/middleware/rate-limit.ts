@@ -1,4 +1,5 @@
-// Request limits and the X-RateLimit-* headers (docs/rate-limits.md). Every authenticated route gets
+// Request limits and the X-RateLimit-* headers (docs/rate-limits.md), on every response of every
+// authenticated route, compat surfaces included (middleware/compat.ts). Every authenticated route gets
 // a LimitGate; a route that sends calls it itself after validation (so the one limiter call also
 // checks hard send limits), any other route has it called here before its handler. The headers and
 // Retry-After are written on the way out, whatever the handler answered.
@@ -22,11 +23,7 @@ export function rateLimit(sends: boolean) {
 			}
 			await next();
 		} finally {
-			if (gate.state) {
-				c.header("X-RateLimit-Limit", String(gate.state.limit));
-				c.header("X-RateLimit-Remaining", String(gate.state.remaining));
-				c.header("X-RateLimit-Reset", String(Math.ceil(gate.state.resetAt / 1000)));
-			}
+			for (const [name, value] of Object.entries(rateLimitHeaders(gate))) c.header(name, value);
 			// A refusal here throws before any response exists (reading c.res would create one and drop
 			// headers set later); a route's refusal is already the response.
 			if (gate.retryAt !== null && (gate.refused !== null || (c.finalized && c.res.status === 429))) {
@@ -34,4 +31,29 @@ export function rateLimit(sends: boolean) {
 			}
 		}
 	});
+}
+
+/**
+ * The X-RateLimit-* headers of every authenticated response (docs/rate-limits.md "Headers"): the
+ * most constraining limit the request's one call evaluated, exactly; with no call, nothing could
+ * refuse the request, and the headers say `unlimited` rather than make up a count.
+ * X-RateLimit-Scope says which: `api_key`, `send`, `none`, or `unavailable` (the call failed).
+ */
+export function rateLimitHeaders(gate: LimitGate, now = Date.now()): Record<string, string> {
+	const nowSeconds = String(Math.ceil(now / 1000));
+	if (gate.state) {
+		return {
+			"X-RateLimit-Limit": String(gate.state.limit),
+			"X-RateLimit-Remaining": String(gate.state.remaining),
+			"X-RateLimit-Reset": String(Math.ceil(gate.state.resetAt / 1000)),
+			"X-RateLimit-Scope": gate.evaluated(),
+		};
+	}
+	const word = gate.unavailable ? "unknown" : "unlimited";
+	return {
+		"X-RateLimit-Limit": word,
+		"X-RateLimit-Remaining": word,
+		"X-RateLimit-Reset": nowSeconds,
+		"X-RateLimit-Scope": gate.unavailable ? "unavailable" : "none",
+	};
 }

@@ -1,9 +1,11 @@
 // /v1/emails: send one, send a batch, read one, list, and fetch captured MIME.
+
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createDb } from "../../db/client";
 import type { IdempotencyRequest, IdempotentOutcome } from "../../domain/idempotency";
 import type { SendDeps } from "../../domain/messages/accept";
+import { sendQueues } from "../../domain/messages/bands";
 import { type ActionDeps, cancelEmail, retryEmail } from "../../domain/messages/cancel";
 import { getEmail, getMessageRow, listEmails, type ReadDeps } from "../../domain/messages/read";
 import { submitBatch, submitOne } from "../../domain/messages/submit";
@@ -159,7 +161,7 @@ function actionDeps(c: Context<AppEnv>): ActionDeps {
 		d1: c.env.DB,
 		signingKey: c.var.config.SIGNING_KEY,
 		events: { events: c.env.EVENTS_QUEUE, webhooks: c.env.WEBHOOKS_QUEUE },
-		sendQueue: c.env.SEND_QUEUE,
+		sendQueue: sendQueues(c.env),
 		now: Date.now(),
 	};
 }
@@ -167,7 +169,7 @@ function actionDeps(c: Context<AppEnv>): ActionDeps {
 function sendDeps(c: Context<AppEnv>): SendDeps {
 	return {
 		signingKey: c.var.config.SIGNING_KEY,
-		queue: c.env.SEND_QUEUE,
+		queue: sendQueues(c.env),
 		bodies: c.env.BODIES,
 		limits: c.var.limitGate,
 	};

@@ -1,8 +1,10 @@
 // /v1/queues: named queues with priority, rate, retries and routing strategy; pause, resume, drain
 // and stats. Scope `queue:manage`.
+
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ROUTING_STRATEGIES } from "../../db/schema";
+import { sendQueues } from "../../domain/messages/bands";
 import {
 	changeQueue,
 	createQueue,
@@ -116,7 +118,7 @@ function deps(c: Context<AppEnv>): QueueDeps {
 	return {
 		db: c.env.DB,
 		limiter: c.env.WORKSPACE_LIMITER,
-		sendQueue: c.env.SEND_QUEUE,
+		sendQueue: sendQueues(c.env),
 		events: { events: c.env.EVENTS_QUEUE, webhooks: c.env.WEBHOOKS_QUEUE },
 	};
 }

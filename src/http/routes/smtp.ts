@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { IdempotencyRequest } from "../../domain/idempotency";
+import { sendQueues } from "../../domain/messages/bands";
 import { parseSubmission } from "../../domain/messages/from-mime";
 import { checkBridgeSecret, relaySender, trustedClientIp } from "../../domain/messages/relay";
 import { submitOne } from "../../domain/messages/submit";
@@ -137,7 +138,7 @@ async function accept(
 		sender,
 		{
 			signingKey: c.var.config.SIGNING_KEY,
-			queue: c.env.SEND_QUEUE,
+			queue: sendQueues(c.env),
 			bodies: c.env.BODIES,
 			// Relayed mail has no key: its hard send limits are enforced by the consumer.
 			...(c.var.limitGate ? { limits: c.var.limitGate } : {}),

@@ -1,18 +1,27 @@
 // What every provider-compatible route hands the domain: who is sending, the accept path's
 // dependencies and the request's Idempotency-Key — the same values POST /v1/emails passes.
+
 import type { Context } from "hono";
 import type { IdempotencyRequest } from "../../../domain/idempotency";
 import type { SendDeps } from "../../../domain/messages/accept";
+import { sendQueues } from "../../../domain/messages/bands";
 import type { Sender } from "../../../domain/messages/validate";
 import type { AppEnv } from "../../context";
 
 export function sendDeps(c: Context<AppEnv>): SendDeps {
-	return { signingKey: c.var.config.SIGNING_KEY, queue: c.env.SEND_QUEUE, bodies: c.env.BODIES };
+	return { signingKey: c.var.config.SIGNING_KEY, queue: sendQueues(c.env), bodies: c.env.BODIES };
 }
 
 export function senderOf(c: Context<AppEnv>): Sender {
 	const p = c.var.principal;
-	return { workspaceId: p.workspaceId, apiKeyId: p.keyId, sandbox: p.sandbox, verifiedDomains: p.verifiedDomains };
+	return {
+		workspaceId: p.workspaceId,
+		apiKeyId: p.keyId,
+		sandbox: p.sandbox,
+		verifiedDomains: p.verifiedDomains,
+		// The default queue's priority picks its band (messages/bands.ts).
+		queues: p.queues,
+	};
 }
 
 /** The Idempotency-Key, honoured on every surface as on /v1; `body` is what its fingerprint covers. */
