@@ -14,6 +14,7 @@ import {
 	seedDemo,
 	startWorker,
 } from "../../scripts/lib/local.mjs";
+import { dsn } from "./dsn";
 
 // MQ_TEST_PORT lets checkouts run their node tests side by side; +6 is this file's slot.
 const PORT = Number(process.env.MQ_TEST_PORT ?? 8790) + 6;
@@ -46,41 +47,6 @@ type Email = {
 
 const getEmail = async (id: string) =>
 	(await (await fetch(`${url}/v1/emails/${id}`, { headers: { authorization: `Bearer ${DEMO_KEY}` } })).json()) as Email;
-
-function dsn(to: string, recipient: string, id: string): string {
-	return [
-		"From: MAILER-DAEMON@mx.remote.test",
-		`To: ${to}`,
-		"Subject: Undelivered Mail Returned to Sender",
-		"Date: Tue, 01 Dec 2026 10:00:00 +0000",
-		// wrangler dev's local email endpoint refuses a message without one.
-		`Message-ID: <dsn-${Math.random().toString(36).slice(2)}@mx.remote.test>`,
-		"MIME-Version: 1.0",
-		'Content-Type: multipart/report; report-type=delivery-status; boundary="b"',
-		"",
-		"--b",
-		"Content-Type: text/plain",
-		"",
-		"Your message could not be delivered.",
-		"--b",
-		"Content-Type: message/delivery-status",
-		"",
-		"Reporting-MTA: dns; mx.remote.test",
-		"",
-		`Final-Recipient: rfc822; ${recipient}`,
-		"Action: failed",
-		"Status: 5.1.1",
-		`Diagnostic-Code: smtp; 550 5.1.1 <${recipient}>: user unknown`,
-		"",
-		"--b",
-		"Content-Type: text/rfc822-headers",
-		"",
-		`X-Mail-Queue-ID: ${id}`,
-		"",
-		"--b--",
-		"",
-	].join("\r\n");
-}
 
 const handEmail = (from: string, to: string, raw: string) =>
 	fetch(`${url}/cdn-cgi/handler/email?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, {

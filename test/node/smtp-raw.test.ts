@@ -1,7 +1,7 @@
 // Issue 10 gaps end to end, as `npm start` runs them (wrangler dev + the SMTP bridge): nodemailer and
 // swaks send through the bridge and the sandbox-captured MIME is the client's own, body byte for
 // byte, control headers and Bcc stripped; X-Queue picks a named queue; the client's IP is recorded;
-// and the MX listener starts beside the submission port.
+// and the MX listener refuses strangers and takes a DSN for a VERP Return-Path end to end (250 once stored).
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,8 +10,16 @@ import nodemailer from "nodemailer";
 import MailComposer from "nodemailer/lib/mail-composer/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBridge } from "../../scripts/lib/bridge.mjs";
-import { applyMigrations, DEMO_KEY, ensureDevVars, seedDemo, startWorker } from "../../scripts/lib/local.mjs";
+import {
+	applyMigrations,
+	DEMO_DOMAIN,
+	DEMO_KEY,
+	ensureDevVars,
+	seedDemo,
+	startWorker,
+} from "../../scripts/lib/local.mjs";
 import { ensureSwaks, queuedId, swaks } from "../../smtp-bridge/test/swaks";
+import { dsn } from "./dsn";
 
 // Node test files run in parallel, each on its own ports: this one +7 (Worker); the bridge takes
 // ephemeral ports and says which in its "ready" line.
@@ -204,7 +212,7 @@ describe("the client's MIME as sent, through the bridge into the local relay", (
 		},
 	);
 
-	it("starts the MX listener beside submission: no AUTH, and an unknown recipient is refused", async () => {
+	it("starts the MX listener beside submission: no AUTH, and an unknown recipient is refused with 550", async () => {
 		expect(mxPort).toBeGreaterThan(0);
 		const t = nodemailer.createTransport({ host: "127.0.0.1", port: mxPort, ignoreTLS: true });
 		const refused = await t
@@ -213,8 +221,32 @@ describe("the client's MIME as sent, through the bridge into the local relay", (
 				() => null,
 				(error: { responseCode?: number }) => error,
 			);
-		// The Worker side of MX mode (branch inbound-mail) decides: a refusal (5xx) or, before it is
-		// merged, a 4xx for the missing endpoint; never a 250 for a stranger's address.
-		expect(refused?.responseCode).toBeGreaterThanOrEqual(400);
+		expect(refused?.responseCode).toBe(550);
+	});
+
+	it("takes a DSN for a VERP Return-Path over MX (250 once stored) and the recipient reads bounced", async () => {
+		const res = await fetch(`${url}/v1/emails`, {
+			method: "POST",
+			headers: { ...auth, "content-type": "application/json" },
+			body: JSON.stringify({ from: `app@${DEMO_DOMAIN}`, to: ["gone-mx@x.test"], subject: "Hi", text: "Hi" }),
+		});
+		expect(res.status).toBe(202);
+		const { id } = (await res.json()) as { id: string };
+		expect((await untilSent(id)).status).toBe("sent");
+		type Detail = { recipients: { status: string; return_path: string }[]; events: { type: string }[] };
+		const detail = async () => (await (await fetch(`${url}/v1/emails/${id}`, { headers: auth })).json()) as Detail;
+		const returnPath = (await detail()).recipients[0]?.return_path ?? "";
+		expect(returnPath).toMatch(/^bounces\+/);
+		expect((await detail()).recipients[0]?.status).toBe("sent");
+
+		const t = nodemailer.createTransport({ host: "127.0.0.1", port: mxPort, ignoreTLS: true });
+		const info = await t.sendMail({
+			envelope: { from: "", to: [returnPath] },
+			raw: dsn(returnPath, "gone-mx@x.test", id),
+		});
+		expect(info.response).toMatch(/^250 /);
+		const after = await detail();
+		expect(after.recipients[0]?.status).toBe("bounced");
+		expect(after.events.some((e) => e.type === "bounced")).toBe(true);
 	});
 });
