@@ -65,7 +65,16 @@ describe("suppression list security", () => {
 		expect((await platform("/v1/platform/suppressions", { key: `${PLATFORM_TOKEN}x`, body: { email } })).status).toBe(
 			401,
 		);
-		expect((await request("/v1/platform/suppressions", { key: PLATFORM_TOKEN, body: { email } })).status).toBe(503);
+		// A deployment without a platform token refuses even the right-looking one (whatever .dev.vars holds).
+		expect(
+			(
+				await request("/v1/platform/suppressions", {
+					key: PLATFORM_TOKEN,
+					body: { email },
+					env: { PLATFORM_TOKEN: undefined },
+				})
+			).status,
+		).toBe(503);
 		const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM platform_suppressions WHERE email = ?")
 			.bind(email)
 			.first<{ n: number }>();
