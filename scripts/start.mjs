@@ -34,11 +34,11 @@ console.log(`== local platform token (.dev.vars): ${PLATFORM_TOKEN}`);
 
 // Processes started beside the Worker.
 const processes = [];
-const { child, url } = await startWorker({ port: PORT });
-processes.push(child);
+// The bridge starts beside the Worker, not after it: it needs the Worker only per session (a session
+// that arrives before the Worker answers gets 451 and is retried), so 2525 listens as soon as possible.
 // The bridge's self-signed certificate is generated on its first start and kept in smtp-bridge/.tls.
-const bridge = await startBridge({
-	workerUrl: url,
+const bridgeStarting = startBridge({
+	workerUrl: `http://127.0.0.1:${PORT}`,
 	// The MX listener asks the Worker about recipients with the bridge secret both read from .dev.vars.
 	env: {
 		SMTP_LISTEN: `${SMTP_PORT}/starttls`,
@@ -46,13 +46,26 @@ const bridge = await startBridge({
 		BRIDGE_SECRET: SMTP_BRIDGE_SECRET,
 		TLS_DIR: join(BRIDGE_DIR, ".tls"),
 	},
-}).catch((error) => {
+}).then(
+	(started) => ({ started }),
+	(error) => ({ error }),
+);
+const { child, url } = await startWorker({ port: PORT }).catch(async (error) => {
+	// No bridge left behind when the Worker cannot start.
+	const started = await bridgeStarting;
+	if ("started" in started) started.started.child.kill("SIGTERM");
+	throw error;
+});
+processes.push(child);
+const bridgeResult = await bridgeStarting;
+if ("error" in bridgeResult) {
 	console.error(
-		`${error.message} (is port ${SMTP_PORT} or ${MX_PORT} taken? SMTP_PORT=… / MX_PORT=… pick others); stopping`,
+		`${bridgeResult.error.message} (is port ${SMTP_PORT} or ${MX_PORT} taken? SMTP_PORT=… / MX_PORT=… pick others); stopping`,
 	);
 	child.kill("SIGTERM");
 	process.exit(1);
-});
+}
+const bridge = bridgeResult.started;
 processes.push(bridge.child);
 // The recovery sweep finishes what the last run left (its count appears in the Worker's log as
 // "recovery sweep: re-drove N message(s)"); then the cron ticks every minute.

@@ -129,12 +129,11 @@ describe("the local relay under wrangler dev", () => {
 	});
 
 	it("switches an older database out of sandbox_mode once, and keeps a later change made through the API", async () => {
+		// A GET, so one retry is safe: seedDemo runs wrangler for seconds, and the Worker may close the idle
+		// keep-alive socket just as fetch reuses it ("other side closed").
+		const read = () => fetch(`${url}/v1/workspace`, { headers: { authorization: `Bearer ${DEMO_KEY}` } });
 		const workspace = async () =>
-			(
-				(await (await fetch(`${url}/v1/workspace`, { headers: { authorization: `Bearer ${DEMO_KEY}` } })).json()) as {
-					sandbox_mode: boolean;
-				}
-			).sandbox_mode;
+			((await (await read().catch(() => read())).json()) as { sandbox_mode: boolean }).sandbox_mode;
 		// A database from before the live key: demo workspace in sandbox_mode, no live key.
 		executeLocalSql(
 			dir,
